@@ -1,0 +1,190 @@
+"""The `cvguard` command: one subcommand per stage, plus `run` for the whole chain.
+
+Stage modules are imported inside each command, so `cvguard predict` works with the base install
+(onnxruntime, tokenizers, numpy) and never imports torch.
+"""
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+from cvguard import DEFAULT_DATA_ROOT
+
+CONFIG_HELP = "YAML run config (see configs/); omitted = built-in defaults"
+OVERRIDE_HELP = "config overrides as section.key=value, e.g. train.epochs=1 model.num_hidden_layers=4"
+
+
+def _config(args):
+    from cvguard.config import load_config
+
+    if args.config and "=" in args.config:  # only overrides were given
+        args.config, args.overrides = None, [args.config, *args.overrides]
+    return load_config(args.config, args.overrides)
+
+
+def cmd_data(args):
+    from cvguard.config import save_config
+    from cvguard.data.build import build_splits
+    from cvguard.io import write_json, write_jsonl
+
+    config = _config(args)
+    splits, report = build_splits(config.data, args.data_root)
+    run = config.run_path
+    (run / "data").mkdir(parents=True, exist_ok=True)
+    for split, rows in splits.items():
+        write_jsonl(run / "data" / f"{split}.jsonl", rows)
+    write_json(run / "data" / "report.json", report)
+    save_config(config, run / "config.yaml")
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+def cmd_train(args):
+    from cvguard.config import save_config
+    from cvguard.training.train import train
+
+    config = _config(args)
+    config.run_path.mkdir(parents=True, exist_ok=True)
+    save_config(config, config.run_path / "config.yaml")
+    print(json.dumps(train(config)))
+
+
+def cmd_baseline(args):
+    from cvguard.training.baseline import train_baseline
+
+    train_baseline(_config(args))
+
+
+def cmd_evaluate(args):
+    from cvguard.evaluation.evaluate import evaluate, predict_with_checkpoint
+
+    config = _config(args)
+    if not args.skip_predict:
+        predict_with_checkpoint(config)
+    evaluate(config)
+    print(f"wrote {config.run_path / 'metrics.json'} and {config.run_path / 'report.md'}")
+
+
+def cmd_export(args):
+    from cvguard.export.onnx_export import export
+
+    config = _config(args)
+    manifest = export(config, args.out)
+    print(f"wrote artifact {args.out or config.run_path / 'artifact'} "
+          f"(variants: {', '.join(manifest['variants'])})")
+
+
+def read_input_texts(path: str | None, field: str) -> list[str]:
+    """One text per line from stdin, or a JSONL/CSV file with a `field` column."""
+    if path in (None, "-"):
+        return [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    file = Path(path)
+    raw = file.read_bytes()
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise SystemExit(f"{file}, line {line}: not UTF-8")
+    if file.suffix == ".csv":
+        reader = csv.DictReader(io.StringIO(content, newline=""))
+        if field not in (reader.fieldnames or []):
+            raise SystemExit(f"{file}: no column {field!r}; found {reader.fieldnames}")
+        return [row[field] for row in reader]
+    texts = []
+    for line_no, line in enumerate(content.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise SystemExit(f"{file}, line {line_no}: invalid JSON ({e.msg})")
+        text = obj if isinstance(obj, str) else obj.get(field) if isinstance(obj, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            raise SystemExit(f"{file}, line {line_no}: no non-empty string in field {field!r}")
+        texts.append(text)
+    return texts
+
+
+def cmd_predict(args):
+    from cvguard.export.runtime import Classifier
+
+    texts = read_input_texts(args.input, args.text_field)
+    classifier = Classifier.load(args.artifact, device=args.device, variant=args.variant)
+    try:
+        results = classifier.predict(texts, batch_size=args.batch_size)
+    except (TypeError, ValueError) as e:
+        raise SystemExit(f"{args.input or 'stdin'}: {e}")
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    for result in results:
+        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    if args.output:
+        out.close()
+
+
+def cmd_run(args):
+    """The main job: data -> train -> baseline -> evaluate -> export -> predict."""
+    from cvguard.io import write_jsonl
+
+    cmd_data(args)
+    cmd_train(args)
+    cmd_baseline(args)
+    args.skip_predict = False
+    cmd_evaluate(args)
+    args.out = None
+    cmd_export(args)
+    from cvguard.export.runtime import Classifier
+    from cvguard.evaluation.evaluate import load_split
+
+    config = _config(args)
+    rows = load_split(config.run_path, "test")[:20]
+    results = Classifier.load(config.run_path / "artifact").predict([r["text"] for r in rows])
+    write_jsonl(config.run_path / "sample_predictions.jsonl", results)
+    for result in results[:5]:
+        print(f"{result['labels'] or ['-']}  {result['text'][:60]}")
+    print(f"done: see {config.run_path / 'report.md'} and {config.run_path / 'artifact'}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cvguard", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def stage(name, func, help_text):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("config", nargs="?", help=CONFIG_HELP)
+        p.add_argument("overrides", nargs="*", help=OVERRIDE_HELP)
+        p.set_defaults(func=func)
+        return p
+
+    for p in (stage("data", cmd_data, "read the sources and write RUN_DIR/data/{train,dev,test}.jsonl"),
+              stage("run", cmd_run, "the whole chain: data, train, baseline, evaluate, export, predict")):
+        p.add_argument("--data-root", default=DEFAULT_DATA_ROOT,
+                       help=f"folder holding COLD/, ToxiCN/, MHC-Mandarin/ (default {DEFAULT_DATA_ROOT})")
+    stage("train", cmd_train, "fine-tune the encoder on RUN_DIR/data; resumes from RUN_DIR/checkpoint.pt")
+    stage("baseline", cmd_baseline, "train the char 1-3-gram TF-IDF + logistic regression baseline")
+    p = stage("evaluate", cmd_evaluate, "score dev/test, choose thresholds on dev, write metrics.json + report.md")
+    p.add_argument("--skip-predict", action="store_true", help="reuse RUN_DIR/predictions instead of rescoring")
+    p = stage("export", cmd_export, "export RUN_DIR/model to ONNX fp32 + int8 with a parity check")
+    p.add_argument("--out", type=Path, help="artifact folder (default RUN_DIR/artifact)")
+
+    p = sub.add_parser("predict", help="score texts with an exported artifact (no torch needed)",
+                       description="Score texts with an exported artifact; prints one JSON object per text.")
+    p.add_argument("artifact", type=Path, help="artifact folder written by `cvguard export`")
+    p.add_argument("--input", "-i", help="a .jsonl or .csv file; omitted or '-' = one text per line on stdin")
+    p.add_argument("--text-field", default="text", help="JSONL key / CSV column holding the text (default: text)")
+    p.add_argument("--output", "-o", help="write JSONL here instead of stdout")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--variant", help="model variant in the artifact (default: int8 on CPU, fp32 on CUDA)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.set_defaults(func=cmd_predict)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

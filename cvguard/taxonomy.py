@@ -1,0 +1,36 @@
+"""Reads configs/taxonomy.yaml, the one source of truth for labels and groups."""
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    labels: tuple[str, ...]  # overall label first, then the seven categories
+    categories: tuple[str, ...]
+    groups: tuple[str, ...]
+    protected_groups: tuple[str, ...]
+    names: dict  # id -> {"zh": ..., "en": ..., "definition": ...}
+
+    @property
+    def overall(self) -> str:
+        return self.labels[0]
+
+
+@lru_cache(maxsize=1)
+def load_taxonomy() -> Taxonomy:
+    raw = yaml.safe_load((resources.files("cvguard.configs") / "taxonomy.yaml").read_text(encoding="utf-8"))
+    overall = raw["overall"]
+    categories = raw["categories"]
+    names = {entry["id"]: {k: entry.get(k, "") for k in ("zh", "en", "definition")}
+             for entry in [overall, *categories, *raw["groups"]]}
+    return Taxonomy(
+        labels=(overall["id"], *(c["id"] for c in categories)),
+        categories=tuple(c["id"] for c in categories),
+        groups=tuple(g["id"] for g in raw["groups"]),
+        protected_groups=tuple(g["id"] for g in raw["groups"] if g.get("protected")),
+        names=names,
+    )

@@ -1,0 +1,87 @@
+"""Builds the train/dev/test splits from the configured sources: dev hold-out, dedup, leak removal."""
+
+import hashlib
+from collections import Counter, defaultdict
+
+from cvguard.config import DEFAULT_DATA_ROOT, DataConfig
+from cvguard.data.sources import read_source, source_folder
+
+SPLITS = ("train", "dev", "test")
+
+
+def stable_fraction(key: str) -> float:
+    """A number in [0, 1) fixed by the key, so splits never depend on file order or seeds."""
+    return int.from_bytes(hashlib.sha1(key.encode("utf-8")).digest()[:8], "big") / 2**64
+
+
+def hold_out_dev(examples: list[dict], dev_fraction: float) -> None:
+    """Moves a stable share of each source's training pool to dev (by theme where a source has themes,
+    so paraphrases of one authored item never straddle train and dev)."""
+    for ex in examples:
+        if ex["split"] == "train":
+            key = ex.get("theme") or ex["text"]
+            if stable_fraction(f"{ex['source']}:{key}") < dev_fraction:
+                ex["split"] = "dev"
+
+
+def deduplicate(examples: list[dict]) -> tuple[list[dict], Counter]:
+    """Within a split keeps one copy of a repeated text (none if the copies disagree on labels);
+    across splits keeps the copy in the later split (test > dev > train) so nothing leaks."""
+    stats = Counter()
+    by_split_text = defaultdict(list)
+    for ex in examples:
+        by_split_text[(ex["split"], ex["text"])].append(ex)
+    kept = []
+    for (split, _), copies in by_split_text.items():
+        if len({tuple(sorted(c["labels"].items(), key=lambda kv: kv[0])) for c in copies}) > 1:
+            stats[f"{split}: duplicate texts with conflicting labels (all copies dropped)"] += len(copies)
+            continue
+        stats[f"{split}: exact duplicates dropped"] += len(copies) - 1
+        kept.append(copies[0])
+    rank = {split: i for i, split in enumerate(SPLITS)}
+    latest = {}
+    for ex in kept:
+        latest[ex["text"]] = max(latest.get(ex["text"], 0), rank[ex["split"]])
+    result = []
+    for ex in kept:
+        if rank[ex["split"]] < latest[ex["text"]]:
+            stats[f"{ex['split']}: dropped, text also in {SPLITS[latest[ex['text']]]}"] += 1
+        else:
+            result.append(ex)
+    return result, Counter({k: v for k, v in stats.items() if v})
+
+
+def cap_rows(examples: list[dict], split: str, cap: int) -> list[dict]:
+    """Keeps a stable sample of at most `cap` rows per source in one split (0 = no cap)."""
+    if not cap:
+        return examples
+    by_source = defaultdict(list)
+    for ex in examples:
+        by_source[ex["source"]].append(ex)
+    kept_ids = set()
+    for rows in by_source.values():
+        rows = [r for r in rows if r["split"] == split]
+        rows.sort(key=lambda r: stable_fraction(r["text"]))
+        kept_ids.update(id(r) for r in rows[:cap])
+    return [ex for ex in examples if ex["split"] != split or id(ex) in kept_ids]
+
+
+def build_splits(config: DataConfig, data_root: str = DEFAULT_DATA_ROOT) -> tuple[dict[str, list[dict]], dict]:
+    """Returns {split: examples} and a report of what was read and dropped."""
+    examples = []
+    read_counts = {}
+    for name in [*config.sources, *config.test_only_sources]:
+        rows = read_source(name, source_folder(name, config.paths, data_root))
+        if name in config.test_only_sources:
+            for ex in rows:
+                ex["split"] = "test"
+        read_counts[name] = len(rows)
+        examples.extend(rows)
+    hold_out_dev(examples, config.dev_fraction)
+    examples, dropped = deduplicate(examples)
+    examples = cap_rows(examples, "train", config.max_train_rows)
+    examples = cap_rows(examples, "test", config.max_test_rows)
+    splits = {split: [ex for ex in examples if ex["split"] == split] for split in SPLITS}
+    counts = {split: dict(Counter(ex["source"] for ex in rows)) for split, rows in splits.items()}
+    report = {"read": read_counts, "dropped": dict(dropped), "kept": counts}
+    return splits, report

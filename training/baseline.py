@@ -1,0 +1,39 @@
+"""The reference baseline: character 1-3-gram TF-IDF + logistic regression, one per label.
+
+Trained on exactly the rows cvguard trains on, so the report can set the two side by side.
+"""
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from cvguard.config import RunConfig
+from cvguard.io import read_jsonl
+from cvguard.taxonomy import load_taxonomy
+from cvguard.evaluation.evaluate import SPLITS, load_split, save_predictions
+from cvguard.training.batching import label_matrix
+from cvguard.training.model import UNKNOWN
+
+BASELINE_NAME = "tfidf_baseline"
+
+
+def train_baseline(config: RunConfig) -> None:
+    run = config.run_path
+    labels = list(load_taxonomy().labels)
+    train_rows = read_jsonl(run / "data" / "train.jsonl")
+    y = label_matrix(train_rows, labels)
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2, sublinear_tf=True)
+    x = vectorizer.fit_transform([r["text"] for r in train_rows])
+    models = {}
+    for j, name in enumerate(labels):
+        known = y[:, j] != UNKNOWN
+        if len(np.unique(y[known, j])) == 2:
+            models[j] = LogisticRegression(max_iter=2000, C=4.0).fit(x[known], y[known, j])
+    for split in SPLITS:
+        rows = load_split(run, split)
+        probs = np.full((len(rows), len(labels)), 0.0, dtype=np.float32)
+        if rows:
+            xs = vectorizer.transform([r["text"] for r in rows])
+            for j, model in models.items():
+                probs[:, j] = model.predict_proba(xs)[:, 1]
+        save_predictions(run, BASELINE_NAME, split, probs)

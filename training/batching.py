@@ -1,0 +1,70 @@
+"""Tokenising once, length-grouped batch plans, dynamic padding.
+
+A batch plan depends only on (seed, epoch), so a resumed run replays the same order.
+"""
+
+import random
+
+import numpy as np
+import torch
+
+from cvguard.training.model import UNKNOWN
+
+
+def encode_texts(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
+    return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+
+
+def label_matrix(examples: list[dict], labels: list[str]) -> np.ndarray:
+    """Rows x labels, float32, with UNKNOWN where a label is not known."""
+    return np.array([[UNKNOWN if ex["labels"].get(name) is None else float(ex["labels"][name]) for name in labels]
+                     for ex in examples], dtype=np.float32).reshape(len(examples), len(labels))
+
+
+def plan_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, group_by_length: bool = True,
+                 pool_batches: int = 50) -> list[list[int]]:
+    """Shuffles, then (optionally) sorts within pools of `pool_batches` batches by length, so each batch
+    holds texts of similar length and pads little, while the batch order stays random."""
+    rng = random.Random(seed * 100_003 + epoch)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    if group_by_length:
+        pool = batch_size * pool_batches
+        order = [i for start in range(0, len(order), pool)
+                 for i in sorted(order[start:start + pool], key=lambda i: lengths[i])]
+    batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    if group_by_length:
+        rng.shuffle(batches)
+    return batches
+
+
+def collate(input_ids: list[list[int]], pad_id: int, labels: np.ndarray | None = None) -> dict:
+    width = max(len(ids) for ids in input_ids)
+    ids = torch.full((len(input_ids), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(input_ids), width), dtype=torch.long)
+    for row, seq in enumerate(input_ids):
+        ids[row, :len(seq)] = torch.tensor(seq, dtype=torch.long)
+        mask[row, :len(seq)] = 1
+    batch = {"input_ids": ids, "attention_mask": mask}
+    if labels is not None:
+        batch["labels"] = torch.from_numpy(labels)
+    return batch
+
+
+@torch.no_grad()
+def predict_probs(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64,
+                  device: str | torch.device = "cpu", progress: bool = False) -> np.ndarray:
+    """Sigmoid probabilities, rows in the order of `texts`; sorted by length inside to pad less."""
+    from tqdm.auto import tqdm
+
+    model.eval()
+    encoded = encode_texts(tokenizer, texts, max_length)
+    order = np.argsort([len(ids) for ids in encoded], kind="stable")
+    out = np.zeros((len(texts), model.head.out_features), dtype=np.float32)
+    starts = range(0, len(order), batch_size)
+    for start in tqdm(starts, desc="predict", disable=not progress, leave=False):
+        idx = order[start:start + batch_size]
+        batch = collate([encoded[i] for i in idx], tokenizer.pad_token_id)
+        logits = model(batch["input_ids"].to(device), batch["attention_mask"].to(device))
+        out[idx] = torch.sigmoid(logits.float()).cpu().numpy()
+    return out
