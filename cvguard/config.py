@@ -45,6 +45,9 @@ class ModelConfig:
 class TrainConfig:
     epochs: int = 3
     max_steps: int = 0  # stop after this many optimiser steps, 0 = run all epochs
+    # End this invocation after N more steps, with a checkpoint; the next call resumes. For time-sliced
+    # or preemptible queues (and the resume tests). 0 = run to the end.
+    stop_after_steps: int = 0
     batch_size: int = 32
     grad_accum_steps: int = 1
     learning_rate: float = 5e-5

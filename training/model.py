@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer
+from transformers.utils import logging as hf_logging
 
 from cvguard.config import ModelConfig
 from cvguard.io import write_json
@@ -49,7 +50,12 @@ def masked_bce_loss(logits: torch.Tensor, labels: torch.Tensor, pos_weight: torc
 
 def load_encoder_and_tokenizer(config: ModelConfig):
     overrides = {"num_hidden_layers": config.num_hidden_layers} if config.num_hidden_layers else {}
-    encoder = AutoModel.from_pretrained(config.model_name_or_path, **overrides)
+    previous = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # truncation leaves "unexpected" weights by design: not worth a page of output
+    try:
+        encoder = AutoModel.from_pretrained(config.model_name_or_path, **overrides)
+    finally:
+        hf_logging.set_verbosity(previous)
     tokenizer = AutoTokenizer.from_pretrained(config.model_name_or_path)
     return encoder, tokenizer
 

@@ -108,10 +108,11 @@ def train(config: RunConfig) -> dict:
     lengths = [len(ids) for ids in train_ids]
     progress = tqdm(total=total_steps, initial=step, desc="train", disable=not accelerator.is_local_main_process)
     started, seen = time.time(), 0
-    while epoch < tc.epochs and step < total_steps:
+    stop_at = min(total_steps, step + tc.stop_after_steps) if tc.stop_after_steps else total_steps
+    while epoch < tc.epochs and step < stop_at:
         batches = plan_batches(lengths, tc.batch_size, tc.seed, epoch, tc.group_by_length)
         model.train()
-        while batch_in_epoch < len(batches) and step < total_steps:
+        while batch_in_epoch < len(batches) and step < stop_at:
             group = batches[batch_in_epoch:batch_in_epoch + tc.grad_accum_steps]
             known_total = sum(float((train_y[b] != UNKNOWN).sum()) for b in group)
             loss_sum = 0.0
@@ -147,6 +148,9 @@ def train(config: RunConfig) -> dict:
                 checkpoint()
         if batch_in_epoch >= len(batches):
             epoch, batch_in_epoch = epoch + 1, 0
+        elif step < total_steps:  # paused by stop_after_steps: no dev evaluation mid-epoch
+            checkpoint()
+            break
         # Select on dev at each epoch end (and when max_steps stops us mid-epoch).
         if accelerator.is_main_process:
             unwrapped = accelerator.unwrap_model(model)

@@ -1,0 +1,92 @@
+"""Shared fixtures: a tiny random BERT saved as a local checkpoint, and small fixture datasets.
+
+Nothing here downloads anything; tests that need ../shared carry the `shared` marker and skip without it.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SHARED_MODEL = SHARED / "models" / "multilingual-e5-small-zh"
+SHARED_DATASETS = SHARED / "datasets"
+
+VIOLENT_TEXTS = ["你这个废物赶紧滚", "再发我就去你家找你", "把他的电话和住址挂出来", "这种人就该被网暴",
+                 "地域黑就是这样恶心", "残疾人就是累赘", "造谣说她出轨了", "笑死这个丑八怪"]
+SAFE_TEXTS = ["今天天气很好", "这家店的面很好吃", "我们一起去图书馆吧", "祝你生日快乐",
+              "新闻报道了这起事件", "请不要网暴任何人", "老人家慢慢走", "孩子们在公园玩"]
+
+
+def pytest_collection_modifyitems(config, items):
+    if SHARED.is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"needs {SHARED} (real datasets / shared model); CI always has it")
+    for item in items:
+        if "shared" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A randomly initialised 2-layer BERT (hidden 32) with a WordPiece vocab of the fixture characters,
+    saved the way a Hub checkpoint is, so `model_name_or_path` can point at it."""
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    chars = sorted({c for text in VIOLENT_TEXTS + SAFE_TEXTS for c in text} | set("的一是不了人我在有他这中大来上"))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    import torch
+
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def seed_row(i: int, text: str, violent: int, split: str, theme: str) -> dict:
+    from cvguard.taxonomy import load_taxonomy
+
+    labels = {name: 0 for name in load_taxonomy().labels}
+    if violent:
+        labels["violent"] = 1
+        labels["insult"] = 1
+        labels["threat"] = int(i % 2 == 0)
+    return {"id": f"s{i}", "text": text, "labels": labels, "groups": ["individual"] if violent else [],
+            "register": "weibo", "theme": theme, "kind": "positive" if violent else "hard_negative",
+            "hard_negative_for": None if violent else "insult"}
+
+
+@pytest.fixture()
+def seed_dir(tmp_path) -> Path:
+    """A small corpus in the seed schema: numbered variants of the fixture texts, split by theme."""
+    folder = tmp_path / "seed"
+    folder.mkdir()
+    rows = {"train": [], "test": []}
+    i = 0
+    for variant in range(6):
+        split = "test" if variant == 5 else "train"
+        for k, text in enumerate(VIOLENT_TEXTS + SAFE_TEXTS):
+            violent = int(text in VIOLENT_TEXTS)
+            rows[split].append(seed_row(i, f"{text}{variant}号", violent, split, f"{split}-{k}"))
+            i += 1
+    for split, items in rows.items():
+        (folder / f"{split}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in items),
+                                               encoding="utf-8")
+    return folder
+
+
+@pytest.fixture()
+def tiny_config(tmp_path, tiny_model_dir, seed_dir):
+    from cvguard.config import load_config
+
+    return load_config(None, [f"run_dir={tmp_path / 'run'}", f"data.paths={{seed: {seed_dir}}}",
+                              "data.dev_fraction=0.2", f"model.model_name_or_path={tiny_model_dir}",
+                              "model.max_length=32", "train.epochs=2", "train.batch_size=8",
+                              "train.learning_rate=1e-3", "train.checkpoint_every_steps=3",
+                              "export.parity_texts=50"])

@@ -1,0 +1,113 @@
+"""The whole chain on a tiny random BERT: data -> train -> baseline -> evaluate -> export -> predict."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cvguard.cli import main
+from cvguard.config import save_config
+
+
+@pytest.fixture()
+def finished_run(tiny_config, tmp_path):
+    config_path = tmp_path / "config.yaml"
+    save_config(tiny_config, config_path)
+    main(["run", str(config_path)])
+    return tiny_config, config_path
+
+
+def test_main_job_writes_metrics_report_artifact_and_predictions(finished_run):
+    config, _ = finished_run
+    run = config.run_path
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics) == {"cvguard", "tfidf_baseline"}
+    test_violent = metrics["cvguard"]["splits"]["test"]["overall"]["violent"]
+    assert test_violent["n"] == 16 and test_violent["support"] == 8
+    assert 0.0 <= test_violent["roc_auc"] <= 1.0
+    assert "| violent 网络暴力信息 |" in (run / "report.md").read_text()
+    manifest = json.loads((run / "artifact" / "manifest.json").read_text())
+    assert set(manifest["variants"]) == {"fp32", "int8"}
+    assert manifest["thresholds"] == json.loads((run / "thresholds.json").read_text())
+    for name in ("model.onnx", "model.int8.onnx", "tokenizer.json", "labels.json", "thresholds.json"):
+        assert (run / "artifact" / name).is_file()
+    samples = [json.loads(line) for line in (run / "sample_predictions.jsonl").read_text().splitlines()]
+    assert len(samples) == 16 and set(samples[0]["probs"]) == set(manifest["labels"])
+
+
+def test_onnx_fp32_matches_pytorch_and_parity_is_recorded(finished_run):
+    config, _ = finished_run
+    manifest = json.loads((config.run_path / "artifact" / "manifest.json").read_text())
+    fp32 = manifest["variants"]["fp32"]["parity_vs_pytorch"]
+    assert fp32["max_abs_prob_diff"] < 1e-4 and fp32["label_agreement"] == 1.0
+    assert manifest["variants"]["int8"]["parity_vs_pytorch"]["n_texts"] > 0
+
+
+def test_training_resumes_from_checkpoint_to_the_same_weights(tiny_config, tmp_path):
+    """Stopping mid-epoch and calling train again gives the weights of one uninterrupted run."""
+    import dataclasses
+
+    from safetensors.torch import load_file
+
+    from cvguard.cli import main as cli
+
+    def run_dir_of(name):
+        return dataclasses.replace(tiny_config, run_dir=str(tmp_path / name))
+
+    straight = run_dir_of("straight")
+    save_config(straight, tmp_path / "straight.yaml")
+    cli(["data", str(tmp_path / "straight.yaml")])
+    cli(["train", str(tmp_path / "straight.yaml")])
+
+    resumed = run_dir_of("resumed")
+    save_config(resumed, tmp_path / "resumed.yaml")
+    cli(["data", str(tmp_path / "resumed.yaml")])
+    cli(["train", str(tmp_path / "resumed.yaml"), "train.stop_after_steps=5"])
+    assert not (resumed.run_path / "model").exists()  # paused inside epoch 0
+    cli(["train", str(tmp_path / "resumed.yaml")])
+
+    a = load_file(str(straight.run_path / "model" / "model.safetensors"))
+    b = load_file(str(resumed.run_path / "model" / "model.safetensors"))
+    for key in a:
+        np.testing.assert_allclose(a[key].numpy(), b[key].numpy(), atol=1e-6, err_msg=key)
+
+
+def test_failed_export_leaves_previous_artifact_intact(finished_run, monkeypatch):
+    from cvguard.export import onnx_export
+
+    config, _ = finished_run
+    artifact = config.run_path / "artifact"
+    before = {p.name: p.read_bytes() for p in artifact.iterdir()}
+
+    def broken_quantizer(*args, **kwargs):
+        raise RuntimeError("quantiser crashed")
+
+    monkeypatch.setattr(onnx_export, "quantize_int8", broken_quantizer)
+    with pytest.raises(RuntimeError, match="quantiser crashed"):
+        onnx_export.export(config)
+    assert {p.name: p.read_bytes() for p in artifact.iterdir()} == before
+    assert not [p for p in artifact.parent.iterdir() if p.name.startswith(".artifact")]
+
+
+def test_predict_cli_scores_jsonl_csv_and_stdin(finished_run, tmp_path):
+    config, _ = finished_run
+    artifact = str(config.run_path / "artifact")
+    (tmp_path / "in.jsonl").write_text('{"text": "你这个废物"}\n"今天天气很好"\n', encoding="utf-8")
+    (tmp_path / "in.csv").write_text("id,text\n1,你这个废物\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    main(["predict", artifact, "-i", str(tmp_path / "in.jsonl"), "-o", str(out)])
+    assert [json.loads(line)["text"] for line in out.read_text().splitlines()] == ["你这个废物", "今天天气很好"]
+    main(["predict", artifact, "-i", str(tmp_path / "in.csv"), "-o", str(out)])
+    assert len(out.read_text().splitlines()) == 1
+    result = subprocess.run([sys.executable, "-m", "cvguard.cli", "predict", artifact], input="你好\n滚\n",
+                            capture_output=True, text=True, check=True)
+    assert len(result.stdout.splitlines()) == 2
+
+
+def test_predict_cli_reports_bad_input_file_row(finished_run, tmp_path):
+    config, _ = finished_run
+    (tmp_path / "bad.jsonl").write_text('{"text": "好"}\n{"text": ""}\n', encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"bad\.jsonl, line 2"):
+        main(["predict", str(config.run_path / "artifact"), "-i", str(tmp_path / "bad.jsonl")])

@@ -1,0 +1,90 @@
+"""The deployable runtime: torch-free, checksummed, and clear about bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cvguard.export.runtime import Classifier
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory, tiny_model_dir):
+    from cvguard.config import load_config
+    from cvguard.export.onnx_export import export
+    from cvguard.taxonomy import load_taxonomy
+    from cvguard.training.model import build_classifier, save_classifier
+
+    run = tmp_path_factory.mktemp("run")
+    config = load_config(None, [f"run_dir={run}", f"model.model_name_or_path={tiny_model_dir}",
+                                "model.max_length=16"])
+    labels = list(load_taxonomy().labels)
+    model, tokenizer = build_classifier(config.model, labels)
+    save_classifier(model, tokenizer, labels, config.model, run / "model")
+    export(config)
+    return run / "artifact"
+
+
+def test_runtime_imports_no_torch_or_transformers(artifact):
+    code = f"""
+import sys
+sys.modules["torch"] = None  # any import of torch now fails loudly
+sys.modules["transformers"] = None
+from cvguard.export.runtime import Classifier
+out = Classifier.load({str(artifact)!r}).predict(["你好", "你这个废物"])
+assert len(out) == 2 and "violent" in out[0]["probs"]
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_runtime_flags_labels_over_their_thresholds(artifact):
+    classifier = Classifier.load(artifact, variant="fp32")
+    for result in classifier.predict(["你好", "你这个废物", "滚"]):
+        expected = [name for name in classifier.labels if result["probs"][name] >= classifier.manifest["thresholds"][name]]
+        assert result["labels"] == expected
+
+
+def test_batch_size_and_order_do_not_change_probabilities(artifact):
+    classifier = Classifier.load(artifact, variant="fp32")
+    texts = ["你好", "你这个废物赶紧滚出去吧", "滚", "今天天气很好我们去公园"]
+    one = classifier.predict_proba(texts, batch_size=1)
+    four = classifier.predict_proba(texts, batch_size=4)
+    assert abs(one - four).max() < 1e-5
+
+
+@pytest.mark.parametrize("bad, error, message", [
+    (["好", ""], ValueError, r"texts\[1\] is empty"),
+    (["好", None], TypeError, r"texts\[1\] is NoneType"),
+    ("一句话", TypeError, "list of strings"),
+])
+def test_bad_input_gets_a_clear_error(artifact, bad, error, message):
+    with pytest.raises(error, match=message):
+        Classifier.load(artifact).predict(bad)
+
+
+def test_over_long_text_is_truncated_not_a_crash(artifact):
+    result = Classifier.load(artifact).predict(["你" * 5000])
+    assert 0.0 <= result[0]["probs"]["violent"] <= 1.0
+
+
+def test_corrupt_model_file_is_refused(artifact, tmp_path):
+    import shutil
+
+    copy = tmp_path / "artifact"
+    shutil.copytree(artifact, copy)
+    with open(copy / "model.int8.onnx", "ab") as f:
+        f.write(b"tampered")
+    with pytest.raises(ValueError, match="sha256 does not match"):
+        Classifier.load(copy)
+
+
+def test_unknown_device_and_missing_manifest_are_reported(artifact, tmp_path):
+    with pytest.raises(ValueError, match="device must be"):
+        Classifier.load(artifact, device="tpu")
+    with pytest.raises(FileNotFoundError, match="manifest.json not found"):
+        Classifier.load(tmp_path)
+    assert json.loads((artifact / "labels.json").read_text())[0] == "violent"
