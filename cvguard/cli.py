@@ -67,6 +67,14 @@ def cmd_evaluate(args):
     print(f"wrote {config.run_path / 'metrics.json'} and {config.run_path / 'report.md'}")
 
 
+def cmd_report(args):
+    from cvguard.evaluation.evaluate import evaluate, run_config
+
+    config = run_config(args.run_dir, args.overrides)
+    evaluate(config)
+    print(f"wrote {args.run_dir / 'report.html'}, report.md, metrics.json and thresholds.json")
+
+
 def cmd_export(args):
     from cvguard.export.onnx_export import export
 
@@ -123,6 +131,17 @@ def cmd_predict(args):
         out.close()
 
 
+def cmd_serve(args):
+    try:
+        from cvguard.export.serve import Limits, serve
+    except ImportError as e:
+        raise SystemExit(f"cvguard serve needs the serve extra: pip install 'cvguard[serve]' ({e})")
+
+    serve(args.artifact, host=args.host, port=args.port, device=args.device, variant=args.variant,
+          intra_op_threads=args.threads, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
+          batch_size=args.batch_size, long_texts=args.long_texts,
+          limits=Limits(args.max_texts, args.max_chars, args.max_body_bytes))
+
 def cmd_run(args):
     """The main job: data -> train -> baseline -> evaluate -> export -> predict."""
     from cvguard.io import write_jsonl
@@ -165,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     stage("baseline", cmd_baseline, "train the char 1-3-gram TF-IDF + logistic regression baseline")
     p = stage("evaluate", cmd_evaluate, "score dev/test, choose thresholds on dev, write metrics.json + report.md")
     p.add_argument("--skip-predict", action="store_true", help="reuse RUN_DIR/predictions instead of rescoring")
+    p = sub.add_parser("report", help="rewrite the evaluation report of a run from its stored predictions",
+                       description="Recompute thresholds and metrics from RUN_DIR/predictions (no model needed) "
+                                   "with the run's config.yaml, and write report.html, report.md, metrics.json and "
+                                   "thresholds.json.")
+    p.add_argument("run_dir", type=Path, help="a run folder with data/ and predictions/ (e.g. runs/default)")
+    p.add_argument("overrides", nargs="*", help="eval overrides, e.g. eval.target_recall=0.9")
+    p.set_defaults(func=cmd_report)
     p = stage("export", cmd_export, "export RUN_DIR/model to ONNX fp32 + int8 with a parity check")
     p.add_argument("--out", type=Path, help="artifact folder (default RUN_DIR/artifact)")
 
@@ -178,11 +204,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variant", help="model variant in the artifact (default: int8 on CPU, fp32 on CUDA)")
     p.add_argument("--batch-size", type=int, default=32)
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("serve", help="serve an artifact over HTTP: POST /v1/classify, GET /healthz",
+                       description="Serve an artifact over HTTP (needs the serve extra). Concurrent requests "
+                                   "are micro-batched into one onnxruntime call.")
+    p.add_argument("artifact", type=Path, help="artifact folder written by `cvguard export`")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 = all)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--variant", help="model variant in the artifact (default: int8 on CPU, fp16 on CUDA)")
+    p.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (default: one per core)")
+    p.add_argument("--long-texts", choices=["window", "truncate"], help="override the artifact's choice")
+    p.add_argument("--max-batch", type=int, default=64, help="texts gathered into one onnxruntime call")
+    p.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a request waits for others to batch with")
+    p.add_argument("--batch-size", type=int, default=32, help="rows per onnxruntime call inside a batch")
+    p.add_argument("--max-texts", type=int, default=64, help="texts per request")
+    p.add_argument("--max-chars", type=int, default=2000, help="characters per text")
+    p.add_argument("--max-body-bytes", type=int, default=1 << 20)
+    p.set_defaults(func=cmd_serve)
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # argparse stops filling `overrides` at the first option (e.g. --data-root), so collect the rest here.
+    args, extra = parser.parse_known_args(argv)
+    if extra and hasattr(args, "overrides") and all("=" in e and not e.startswith("-") for e in extra):
+        args.overrides = [*args.overrides, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.func(args)
 
 

@@ -1,19 +1,26 @@
-"""The evaluation stage: score dev and test, pick thresholds on dev, write metrics.json and report.md.
+"""The evaluation stage: score dev and test, pick thresholds on dev, then write metrics.json, thresholds.json
+and the report (report.md, report.html).
 
 Probabilities are kept per model ("cvguard", "tfidf_baseline", ...) in RUN_DIR/predictions/, so the report
-can set any model beside any other on exactly the same rows.
+can set any model beside any other on exactly the same rows. metrics.json holds every number the report
+shows; the report is rendered from it alone.
 """
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 
-from cvguard.config import RunConfig
-from cvguard.io import atomic_write_text, read_jsonl, write_json
+from cvguard.config import RunConfig, load_config
+from cvguard.io import read_jsonl, write_json
 from cvguard.taxonomy import load_taxonomy
-from cvguard.evaluation.metrics import choose_thresholds, flag_rate_by_subset, label_metrics, slice_metrics
+from cvguard.evaluation.bias import COUNTER_SPEECH, IDENTITY_MENTIONS, flag_rates, hatecheck, source_bias
+from cvguard.evaluation.calibration import reliability
+from cvguard.evaluation.metrics import (UNKNOWN, choose_thresholds, flag_rate_by_subset, label_metrics, pr_curve,
+                                        slice_metrics)
 
 SPLITS = ("dev", "test")
+SOURCE_NAMES = {"cold": "COLD", "toxicn": "ToxiCN", "mhc": "MHC-Mandarin (HateCheck)", "seed": "seed corpus"}
 
 
 def load_split(run: Path, split: str) -> list[dict]:
@@ -51,71 +58,133 @@ def predict_with_checkpoint(config: RunConfig) -> None:
         save_predictions(run, "cvguard", split, probs)
 
 
-def evaluate_predictions(config: RunConfig, model_name: str) -> dict:
-    """Thresholds from dev; metrics on dev and test, overall, per source and per subset."""
-    from cvguard.training.batching import label_matrix
+def label_matrix(rows: list[dict], labels: list[str]) -> np.ndarray:
+    """Rows x labels with UNKNOWN where a label is not known (as training's, without importing torch code)."""
+    return np.array([[UNKNOWN if r["labels"].get(name) is None else float(r["labels"][name]) for name in labels]
+                     for r in rows], dtype=np.float32).reshape(len(rows), len(labels))
 
-    run = config.run_path
+
+def report_blocks(rows: list[dict], test_only: list[str]) -> dict:
+    """Test rows in the groups the report keeps apart: public data from the training sources (the same
+    distribution as dev, where the recall targets were set), each test-only suite, and the authored seed
+    corpus, which must never be mistaken for public data."""
+    present = list(dict.fromkeys(r["source"] for r in rows))
+    public = [s for s in present if s != "seed" and s not in test_only]
+    blocks = {}
+    if public:
+        blocks["public"] = {"title": f"Public test data ({', '.join(SOURCE_NAMES.get(s, s) for s in public)})",
+                            "sources": public, "authored": False}
+    for source in (s for s in present if s in test_only and s != "seed"):
+        blocks[source] = {"title": f"{SOURCE_NAMES.get(source, source)}: test-only suite",
+                          "sources": [source], "authored": False}
+    if "seed" in present:
+        blocks["seed"] = {"title": "Authored seed corpus (written by this project, not public data)",
+                          "sources": ["seed"], "authored": True}
+    for block in blocks.values():
+        block["idx"] = [i for i, r in enumerate(rows) if r["source"] in block["sources"]]
+    return blocks
+
+
+def per_label(labels: list[str], y: np.ndarray, probs: np.ndarray, fn) -> dict:
+    """fn(y, p) for each label, over the rows where that label is known."""
+    out = {}
+    for j, name in enumerate(labels):
+        known = y[:, j] != UNKNOWN
+        if known.any():
+            out[name] = fn(y[known, j].astype(int), probs[known, j])
+    return out
+
+
+def verdict(result: dict, labels: list[str], min_support: int) -> dict:
+    """The top of the report: does each label reach its recall target on test, and which groups are treated
+    most unequally. Judged on public data when there is any, else on the authored corpus (and said so)."""
+    blocks = result["blocks"]
+    name = "public" if "public" in blocks else "seed" if "seed" in blocks else next(iter(blocks))
+    status = {}
+    for label in labels:
+        m = blocks[name]["labels"].get(label)
+        target = result["thresholds"][label]["target_recall"]
+        if m is None or m["support"] < min_support:
+            state = "too_few"
+        else:
+            state = "meets" if m["recall"] >= target else "below"
+        status[label] = {"target": target, "status": state, "support": m["support"] if m else 0,
+                         "recall": m["recall"] if m else None, "recall_ci": m["recall_ci"] if m else None}
+    gaps = [{"source": source, "authored": source == "seed", "rate": kind.split("_")[0], **bias[kind]}
+            for source, bias in result["bias"].items() if bias for kind in ("fpr_gap", "fnr_gap") if bias[kind]]
+    gaps.sort(key=lambda g: (g["authored"], -g["gap"]))
+    return {"block": name, "authored": blocks[name]["authored"], "min_support": min_support, "labels": status,
+            "meets": [k for k, v in status.items() if v["status"] == "meets"],
+            "below": [k for k, v in status.items() if v["status"] == "below"],
+            "too_few": [k for k, v in status.items() if v["status"] == "too_few"],
+            "largest_gaps": gaps}
+
+
+def evaluate_predictions(config: RunConfig, model_name: str, rows: dict, y: dict) -> dict:
+    """Thresholds from dev; metrics on dev and test; on test also per block, per group, calibration."""
+    run, ec = config.run_path, config.eval
     labels = list(load_taxonomy().labels)
-    rows = {split: load_split(run, split) for split in SPLITS}
-    y = {split: label_matrix(rows[split], labels) for split in SPLITS}
     probs = {split: load_predictions(run, model_name, split) for split in SPLITS}
-    ec = config.eval
     thresholds = choose_thresholds(labels, y["dev"], probs["dev"], ec.threshold_policy, ec.target_recall,
                                    ec.target_recall_per_label)
     cut = {name: t["threshold"] for name, t in thresholds.items()}
-    result = {"model": model_name, "thresholds": thresholds, "splits": {}}
+    resamples, min_support = ec.bootstrap_resamples, ec.min_support
+    result = {"model": model_name, "eval_config": dataclasses.asdict(ec), "thresholds": thresholds, "splits": {}}
     for split in SPLITS:
         if not rows[split]:
             continue
         result["splits"][split] = {
             "n": len(rows[split]),
-            "overall": label_metrics(labels, y[split], probs[split], cut),
-            "by_source": slice_metrics(rows[split], labels, y[split], probs[split], cut, "source"),
+            "overall": label_metrics(labels, y[split], probs[split], cut, resamples, min_support),
+            "by_source": slice_metrics(rows[split], labels, y[split], probs[split], cut, "source", resamples,
+                                       min_support),
             "violent_flag_rate_by_subset": flag_rate_by_subset(rows[split], probs[split], cut[labels[0]]),
         }
+    if not rows["test"]:
+        return result
+
+    test, yt, pt = rows["test"], y["test"], probs["test"]
+    result["blocks"] = {}
+    for name, block in report_blocks(test, config.data.test_only_sources).items():
+        idx = block.pop("idx")
+        result["blocks"][name] = {
+            **block, "n": len(idx),
+            "labels": label_metrics(labels, yt[idx], pt[idx], cut, resamples, min_support),
+            "pr_curves": per_label(labels, yt[idx], pt[idx], pr_curve),
+            "calibration": per_label(labels, yt[idx], pt[idx], lambda a, b: reliability(a, b, ec.calibration_bins)),
+        }
+    sources = [s for block in result["blocks"].values() for s in block["sources"]]
+    result["bias"] = {}
+    for source in sources:
+        idx = [i for i, r in enumerate(test) if r["source"] == source]
+        result["bias"][source] = source_bias([test[i] for i in idx], yt[idx, 0], pt[idx, 0], cut[labels[0]],
+                                             resamples, min_support)
+    flagged = pt[:, 0] >= cut[labels[0]]
+    result["counter_speech"] = flag_rates(test, yt[:, 0], flagged, COUNTER_SPEECH, resamples)
+    result["identity_mentions"] = flag_rates(test, yt[:, 0], flagged, IDENTITY_MENTIONS, resamples)
+    result["hatecheck"] = hatecheck(test, flagged, resamples)
+    result["verdict"] = verdict(result, labels, min_support)
     return result
 
 
 def evaluate(config: RunConfig, models: list[str] | None = None) -> dict:
+    from cvguard.evaluation.report import write_report
+
     run = config.run_path
     if models is None:
         models = sorted(p.name for p in (run / "predictions").iterdir() if p.is_dir())
-    results = {name: evaluate_predictions(config, name) for name in models}
+    labels = list(load_taxonomy().labels)
+    rows = {split: load_split(run, split) for split in SPLITS}
+    y = {split: label_matrix(rows[split], labels) for split in SPLITS}
+    results = {name: evaluate_predictions(config, name, rows, y) for name in models}
     write_json(run / "metrics.json", results)
     if "cvguard" in results:
         write_json(run / "thresholds.json", {k: v["threshold"] for k, v in results["cvguard"]["thresholds"].items()})
-    atomic_write_text(run / "report.md", render_report(results))
+    write_report(run, results)
     return results
 
 
-def _fmt(value, pct=True) -> str:
-    if value is None:
-        return "–"
-    return f"{100 * value:.1f}" if pct else f"{value:.3f}"
-
-
-def render_report(results: dict) -> str:
-    tax = load_taxonomy()
-    lines = ["# cvguard evaluation report", "",
-             "Thresholds are chosen on dev; test figures use them unchanged. Each label is scored only on the "
-             "rows where it is known. Figures in percent except AUCs.", ""]
-    for name, result in results.items():
-        lines += [f"## Model: `{name}`", "", "| label | threshold | how |", "|---|---|---|"]
-        lines += [f"| {label} | {t['threshold']:.3f} | {t['how']} |" for label, t in result["thresholds"].items()]
-        for split, block in result["splits"].items():
-            for source, metrics in block["by_source"].items():
-                lines += ["", f"### {split} · {source}", "",
-                          "| label | n | support | precision | recall | F1 | accuracy | macro-F1 | ROC-AUC | PR-AUC |",
-                          "|---|---|---|---|---|---|---|---|---|---|"]
-                for label, m in metrics.items():
-                    lines.append(f"| {label} {tax.names[label]['zh']} | {m['n']} | {m['support']} | "
-                                 f"{_fmt(m['precision'])} | {_fmt(m['recall'])} | {_fmt(m['f1'])} | "
-                                 f"{_fmt(m['accuracy'])} | {_fmt(m['macro_f1'])} | "
-                                 f"{_fmt(m['roc_auc'], False)} | {_fmt(m['pr_auc'], False)} |")
-            lines += ["", f"### {split} · share flagged `{tax.overall}` per subset", "", "| subset | n | flagged |",
-                      "|---|---|---|"]
-            lines += [f"| {k} | {v['n']} | {_fmt(v['flag_rate'])} |"
-                      for k, v in block["violent_flag_rate_by_subset"].items() if k.split(":", 1)[1]]
-        lines.append("")
-    return "\n".join(lines) + "\n"
+def run_config(run_dir: str | Path, overrides: list[str] = ()) -> RunConfig:
+    """The config a run was made with (RUN_DIR/config.yaml, else the defaults), pointed at run_dir."""
+    path = Path(run_dir) / "config.yaml"
+    return load_config(path if path.is_file() else None, [*overrides, f"run_dir={run_dir}"])
