@@ -5,6 +5,7 @@ YAML or the environment themselves.
 """
 
 import dataclasses
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,9 @@ class ModelConfig:
     pooling: str = "mean"  # mean | cls
     max_length: int = 128
     dropout: float = 0.1
+    # Undo evasive spellings before tokenising (cvguard/normalize.py): full-width, traditional, 傻*逼 ...
+    # Saved with the model and the artifact, so the runtime normalises exactly as training did.
+    normalize: bool = False
 
 
 @dataclass
@@ -48,6 +52,8 @@ class TrainConfig:
     # End this invocation after N more steps, with a checkpoint; the next call resumes. For time-sliced
     # or preemptible queues (and the resume tests). 0 = run to the end.
     stop_after_steps: int = 0
+    # Rows per micro-batch, over all processes together; an optimiser step sees batch_size * grad_accum_steps
+    # rows whatever the number of processes, so 1 GPU and 8 GPUs train the same model.
     batch_size: int = 32
     grad_accum_steps: int = 1
     learning_rate: float = 5e-5
@@ -61,23 +67,50 @@ class TrainConfig:
     num_threads: int = 0  # torch CPU threads, 0 = torch's default
     # Bucket batches by length so padding is short; order is still seeded and resumable.
     group_by_length: bool = True
+    # Weight of positive examples in the BCE, per label: none | auto | {label: weight}. auto = negatives /
+    # positives among the rows where the label is known, clipped to [1, pos_weight_max]. For rare categories.
+    pos_weight: str | dict[str, float] = "none"
+    pos_weight_max: float = 10.0
+    # Share of training rows rewritten each epoch with pinyin / homophone / split-character spellings
+    # (training/augment.py), so the model learns the evasions it will meet. 0 = off.
+    augment_prob: float = 0.0
 
 
 @dataclass
 class EvalConfig:
-    # How the per-label threshold is picked on dev: target_recall | max_f1
-    threshold_policy: str = "max_f1"
+    # How the per-label threshold is picked on dev: target_recall (the highest threshold whose dev recall
+    # reaches the target) | max_f1. The report judges test recall against the target either way.
+    threshold_policy: str = "target_recall"
     target_recall: float = 0.8
     # Per-label override of target_recall, e.g. {threat: 0.9}.
     target_recall_per_label: dict[str, float] = field(default_factory=dict)
     batch_size: int = 64
+    # Resamples for the 95% bootstrap confidence intervals in the report (0 = no intervals).
+    bootstrap_resamples: int = 1000
+    # Fewer test positives than this and a label's recall is flagged as too little data to judge.
+    min_support: int = 30
+    calibration_bins: int = 10  # equal-width bins for the reliability plots and the ECE
 
 
 @dataclass
 class ExportConfig:
     opset: int = 17
-    quantize: bool = True
-    parity_texts: int = 1000  # held-out texts for the ONNX-vs-PyTorch parity check
+    optimize: bool = True  # onnxruntime transformer fusions (attention, LayerNorm, GELU) for the fp32 graph
+    quantize: bool = True  # dynamic int8 variant, the CPU default
+    # int8 settings tried in order, the first to pass the parity gate is kept (export/onnx_export.py).
+    int8_presets: list[str] = field(default_factory=lambda: ["s8_per_channel", "u8_per_channel",
+                                                             "s8_per_channel_fp32_embeddings",
+                                                             "s8_per_channel_fp32_ffn_out"])
+    fp16: bool = True  # fp16 variant, the CUDA default
+    # Parity gate against PyTorch fp32 on held-out texts; a variant that fails is not written.
+    parity_texts: int = 1000
+    min_label_agreement: float = 0.99  # share of (text, label) flags unchanged
+    max_macro_f1_diff: float = 0.005  # overall label's macro-F1, absolute
+    max_prob_diff: float = 1.0  # max |Δprob| is always reported; 1.0 = not gated
+    # Texts over max_length tokens: "window" scores overlapping windows and keeps the max per label;
+    # "truncate" scores the first max_length tokens. Recorded in the manifest; the runtime can override.
+    long_texts: str = "window"
+    window_stride: int = 0  # tokens between window starts, 0 = half a window
 
 
 @dataclass
@@ -116,6 +149,13 @@ def _build(cls, values: dict, where: str):
 
 
 def _check_type(value, hint, where: str):
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):  # e.g. str | dict: the first that fits
+        for option in typing.get_args(hint):
+            try:
+                return _check_type(value, option, where)
+            except ValueError:
+                pass
+        raise ValueError(f"{where}: expected {hint}, got {value!r}")
     expected = typing.get_origin(hint) or hint
     if expected in (int, float) and isinstance(value, str):
         try:  # YAML reads "1e-3" as a string

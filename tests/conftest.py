@@ -38,7 +38,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     chars = sorted({c for text in VIOLENT_TEXTS + SAFE_TEXTS for c in text} | set("的一是不了人我在有他这中大来上"))
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
+    tokenizer = BertTokenizerFast(str(folder / "vocab.txt"))  # positional: transformers 5 ignores vocab_file=
     config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=64)
     import torch

@@ -29,7 +29,7 @@ def test_main_job_writes_metrics_report_artifact_and_predictions(finished_run):
     assert 0.0 <= test_violent["roc_auc"] <= 1.0
     assert "| violent 网络暴力信息 |" in (run / "report.md").read_text()
     manifest = json.loads((run / "artifact" / "manifest.json").read_text())
-    assert set(manifest["variants"]) == {"fp32", "int8"}
+    assert {"fp32", "int8"} <= set(manifest["variants"])
     assert manifest["thresholds"] == json.loads((run / "thresholds.json").read_text())
     for name in ("model.onnx", "model.int8.onnx", "tokenizer.json", "labels.json", "thresholds.json"):
         assert (run / "artifact" / name).is_file()

@@ -9,6 +9,7 @@ from sklearn.linear_model import LogisticRegression
 
 from cvguard.config import RunConfig
 from cvguard.io import read_jsonl
+from cvguard.normalize import normalize_text
 from cvguard.taxonomy import load_taxonomy
 from cvguard.evaluation.evaluate import SPLITS, load_split, save_predictions
 from cvguard.training.batching import label_matrix
@@ -18,12 +19,14 @@ BASELINE_NAME = "tfidf_baseline"
 
 
 def train_baseline(config: RunConfig) -> None:
+    """Sees the same text as the model: normalised when model.normalize is on."""
     run = config.run_path
+    prepare = normalize_text if config.model.normalize else str
     labels = list(load_taxonomy().labels)
     train_rows = read_jsonl(run / "data" / "train.jsonl")
     y = label_matrix(train_rows, labels)
     vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2, sublinear_tf=True)
-    x = vectorizer.fit_transform([r["text"] for r in train_rows])
+    x = vectorizer.fit_transform([prepare(r["text"]) for r in train_rows])
     models = {}
     for j, name in enumerate(labels):
         known = y[:, j] != UNKNOWN
@@ -33,7 +36,7 @@ def train_baseline(config: RunConfig) -> None:
         rows = load_split(run, split)
         probs = np.full((len(rows), len(labels)), 0.0, dtype=np.float32)
         if rows:
-            xs = vectorizer.transform([r["text"] for r in rows])
+            xs = vectorizer.transform([prepare(r["text"]) for r in rows])
             for j, model in models.items():
                 probs[:, j] = model.predict_proba(xs)[:, 1]
         save_predictions(run, BASELINE_NAME, split, probs)

@@ -8,11 +8,14 @@ import random
 import numpy as np
 import torch
 
+from cvguard.normalize import normalize_text
 from cvguard.training.model import UNKNOWN
 
 
-def encode_texts(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
-    return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+def encode_texts(tokenizer, texts: list[str], max_length: int, normalize: bool = False) -> list[list[int]]:
+    """Token ids per text; `normalize` runs the runtime's own normalize_text first (one code path)."""
+    texts = [normalize_text(t) for t in texts] if normalize else list(texts)
+    return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
 
 
 def label_matrix(examples: list[dict], labels: list[str]) -> np.ndarray:
@@ -58,7 +61,7 @@ def predict_probs(model, tokenizer, texts: list[str], max_length: int, batch_siz
     from tqdm.auto import tqdm
 
     model.eval()
-    encoded = encode_texts(tokenizer, texts, max_length)
+    encoded = encode_texts(tokenizer, texts, max_length, model.normalize)
     order = np.argsort([len(ids) for ids in encoded], kind="stable")
     out = np.zeros((len(texts), model.head.out_features), dtype=np.float32)
     starts = range(0, len(order), batch_size)

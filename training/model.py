@@ -18,7 +18,8 @@ UNKNOWN = -1.0  # label value that the loss and the metrics skip
 
 
 class Classifier(nn.Module):
-    def __init__(self, encoder: nn.Module, num_labels: int, pooling: str = "mean", dropout: float = 0.1):
+    def __init__(self, encoder: nn.Module, num_labels: int, pooling: str = "mean", dropout: float = 0.1,
+                 normalize: bool = False):
         super().__init__()
         if pooling not in ("mean", "cls"):
             raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
@@ -29,6 +30,9 @@ class Classifier(nn.Module):
         self.pooling = pooling
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.config.hidden_size, num_labels)
+        # Whether texts go through cvguard.normalize before tokenising; travels with the weights so every
+        # later reader (evaluation, export parity, the runtime via the manifest) does what training did.
+        self.normalize = normalize
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
@@ -62,7 +66,7 @@ def load_encoder_and_tokenizer(config: ModelConfig):
 
 def build_classifier(config: ModelConfig, labels: list[str]):
     encoder, tokenizer = load_encoder_and_tokenizer(config)
-    return Classifier(encoder, len(labels), config.pooling, config.dropout), tokenizer
+    return Classifier(encoder, len(labels), config.pooling, config.dropout, config.normalize), tokenizer
 
 
 def save_classifier(model: Classifier, tokenizer, labels: list[str], config: ModelConfig, folder: Path) -> None:
@@ -75,7 +79,7 @@ def save_classifier(model: Classifier, tokenizer, labels: list[str], config: Mod
     save_file(state, str(tmp))
     os.replace(tmp, folder / "model.safetensors")  # atomic: readers see the old weights or the new
     write_json(folder / "cvguard.json", {"labels": labels, "pooling": model.pooling,
-                                         "max_length": config.max_length,
+                                         "max_length": config.max_length, "normalize": model.normalize,
                                          "base_model": config.model_name_or_path})
 
 
@@ -83,7 +87,8 @@ def load_classifier(folder: str | Path):
     folder = Path(folder)
     meta = json.loads((folder / "cvguard.json").read_text(encoding="utf-8"))
     encoder = AutoModel.from_config(AutoConfig.from_pretrained(folder))
-    model = Classifier(encoder, len(meta["labels"]), meta["pooling"])
+    meta.setdefault("normalize", False)  # models saved before normalisation existed
+    model = Classifier(encoder, len(meta["labels"]), meta["pooling"], normalize=meta["normalize"])
     model.load_state_dict(load_file(str(folder / "model.safetensors")))
     model.eval()
     return model, AutoTokenizer.from_pretrained(folder), meta

@@ -3,9 +3,15 @@
 Writes to RUN_DIR:
   checkpoint.pt     the latest training state (model, optimiser, step, data position, RNG); resumed from
   model/            the weights that scored best on dev, plus tokenizer and cvguard.json
-  train_log.jsonl   loss and learning rate every few steps, dev metrics every epoch
+  train_log.jsonl   mean loss and learning rate every few steps, dev metrics every epoch, resumptions
+  pos_weight.json   the per-label positive weights the loss used
+
+One optimiser step sees batch_size * grad_accum_steps rows, planned as one batch: each process takes its
+slice of it and splits the slice into grad_accum_steps micro-batches. So the number of processes and the
+accumulation change the memory per micro-batch, not the model that comes out.
 """
 
+import contextlib
 import json
 import math
 import os
@@ -15,13 +21,15 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import gather_object, set_seed
 from sklearn.metrics import average_precision_score
 from tqdm.auto import tqdm
 
-from cvguard.config import RunConfig
-from cvguard.io import read_jsonl
+from cvguard.config import RunConfig, TrainConfig
+from cvguard.io import read_jsonl, write_json
+from cvguard.normalize import normalize_text
 from cvguard.taxonomy import load_taxonomy
+from cvguard.training.augment import augment_texts
 from cvguard.training.batching import collate, encode_texts, label_matrix, plan_batches, predict_probs
 from cvguard.training.model import UNKNOWN, build_classifier, masked_bce_loss, save_classifier
 
@@ -46,16 +54,55 @@ def dev_score(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(scores)) if scores else float("nan")
 
 
+def positive_weights(y: np.ndarray, labels: list[str], tc: TrainConfig) -> dict[str, float]:
+    """pos_weight per label: none -> 1; auto -> negatives / positives over the rows where the label is known,
+    clipped to [1, pos_weight_max] (1 where there are no positives); a mapping -> its values, 1 elsewhere."""
+    setting = tc.pos_weight
+    if isinstance(setting, dict):
+        unknown = set(setting) - set(labels)
+        if unknown:
+            raise ValueError(f"train.pos_weight: unknown label(s) {sorted(unknown)}; labels are {labels}")
+        return {name: float(setting.get(name, 1.0)) for name in labels}
+    if setting == "none":
+        return {name: 1.0 for name in labels}
+    if setting != "auto":
+        raise ValueError(f"train.pos_weight must be none, auto or {{label: weight}}, got {setting!r}")
+    weights = {}
+    for j, name in enumerate(labels):
+        positives, negatives = float((y[:, j] == 1).sum()), float((y[:, j] == 0).sum())
+        ratio = negatives / positives if positives else 1.0
+        weights[name] = round(min(max(ratio, 1.0), tc.pos_weight_max), 4)
+    return weights
+
+
 def save_checkpoint(path: Path, state: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(state, tmp)
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())  # the bytes are on disk before the rename, so a power cut cannot leave it empty
     os.replace(tmp, path)  # atomic: a kill mid-write leaves the previous checkpoint intact
+
+
+def rng_state() -> dict:
+    return {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["cpu"])
+    if state["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def train(config: RunConfig) -> dict:
     run = config.run_path
     tc = config.train
     labels = list(load_taxonomy().labels)
+    if tc.mixed_precision not in ("no", "bf16", "fp16"):
+        raise ValueError(f"train.mixed_precision must be no, bf16 or fp16, got {tc.mixed_precision!r}")
+    if tc.mixed_precision == "fp16" and not torch.cuda.is_available():
+        raise ValueError("train.mixed_precision=fp16 needs a GPU (accelerate would silently train in fp32); "
+                         "use bf16 or no on CPU")
     accelerator = Accelerator(mixed_precision=tc.mixed_precision, cpu=not torch.cuda.is_available())
     if tc.num_threads:
         torch.set_num_threads(tc.num_threads)
@@ -66,9 +113,16 @@ def train(config: RunConfig) -> dict:
     if not train_rows:
         raise ValueError(f"{run / 'data' / 'train.jsonl'} has no rows; run `cvguard data` first")
     model, tokenizer = build_classifier(config.model, labels)
-    train_ids = encode_texts(tokenizer, [r["text"] for r in train_rows], config.model.max_length)
+    normalize = config.model.normalize
+    # Normalised once up front, so augmentation also finds the abusive words written in traditional or full-width.
+    train_texts = [normalize_text(r["text"]) if normalize else r["text"] for r in train_rows]
+    train_ids = encode_texts(tokenizer, train_texts, config.model.max_length)
     train_y = label_matrix(train_rows, labels)
     dev_y = label_matrix(dev_rows, labels)
+    pos_weight = positive_weights(train_y, labels, tc)
+    pos_weight_t = torch.tensor([pos_weight[n] for n in labels], device=accelerator.device)
+    if accelerator.is_main_process:
+        write_json(run / "pos_weight.json", {"setting": tc.pos_weight, "weights": pos_weight})
 
     encoder_params = [p for n, p in model.named_parameters() if not n.startswith("head.")]
     optimizer = torch.optim.AdamW([
@@ -77,57 +131,71 @@ def train(config: RunConfig) -> dict:
     ], weight_decay=tc.weight_decay)
     model, optimizer = accelerator.prepare(model, optimizer)
 
-    # Every process plans the same global batches and takes its own slice of each, so N processes
-    # see exactly the data that 1 process would, and the global batch size stays tc.batch_size.
     world, rank = accelerator.num_processes, accelerator.process_index
-    batches_per_epoch = math.ceil(len(train_rows) / tc.batch_size)
-    steps_per_epoch = math.ceil(batches_per_epoch / tc.grad_accum_steps)
+    step_rows = tc.batch_size * tc.grad_accum_steps
+    steps_per_epoch = math.ceil(len(train_rows) / step_rows)
     total_steps = tc.max_steps or steps_per_epoch * tc.epochs
     warmup_steps = max(1, int(tc.warmup_ratio * total_steps))
 
     ckpt_path = run / "checkpoint.pt"
     step, epoch, batch_in_epoch, best = 0, 0, 0, -math.inf
-    if ckpt_path.exists():
+    log = open(run / "train_log.jsonl", "a", encoding="utf-8") if accelerator.is_main_process else None
+    if ckpt_path.exists():  # a leftover .checkpoint.pt.tmp from a kill mid-write is never read
         state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         accelerator.unwrap_model(model).load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, epoch, batch_in_epoch, best = state["step"], state["epoch"], state["batch_in_epoch"], state["best"]
-        torch.set_rng_state(state["torch_rng"])
+        if accelerator.scaler is not None and state.get("scaler"):
+            accelerator.scaler.load_state_dict(state["scaler"])
+        # One RNG state per process, so dropout continues exactly where it stopped ("torch_rng": older checkpoints).
+        rngs = state["rng"] if "rng" in state else [{"cpu": state["torch_rng"], "cuda": None}]
+        set_rng_state(rngs[rank] if len(rngs) == world else rngs[0])
         accelerator.print(f"resumed from {ckpt_path}: step {step}, epoch {epoch}, batch {batch_in_epoch}")
+        if log:
+            log.write(json.dumps({"resumed_at_step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch}) + "\n")
 
     def checkpoint():
+        rngs = gather_object([rng_state()])  # a collective: every process calls checkpoint()
         if accelerator.is_main_process:
             save_checkpoint(ckpt_path, {
                 "model": accelerator.unwrap_model(model).state_dict(), "optimizer": optimizer.state_dict(),
+                "scaler": accelerator.scaler.state_dict() if accelerator.scaler is not None else None,
                 "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "best": best,
-                "torch_rng": torch.get_rng_state(), "config": config.to_dict()})
+                "rng": rngs, "config": config.to_dict()})
         accelerator.wait_for_everyone()
 
-    log = open(run / "train_log.jsonl", "a", encoding="utf-8") if accelerator.is_main_process else None
-    pad_id = tokenizer.pad_token_id
-    lengths = [len(ids) for ids in train_ids]
     progress = tqdm(total=total_steps, initial=step, desc="train", disable=not accelerator.is_local_main_process)
     started, seen = time.time(), 0
+    log_loss, log_steps = torch.zeros((), device=accelerator.device), 0
     stop_at = min(total_steps, step + tc.stop_after_steps) if tc.stop_after_steps else total_steps
     while epoch < tc.epochs and step < stop_at:
-        batches = plan_batches(lengths, tc.batch_size, tc.seed, epoch, tc.group_by_length)
+        if tc.augment_prob:  # fresh respellings every epoch, the same ones on every process and on resume
+            texts = augment_texts(train_texts, tc.augment_prob, tc.seed, epoch)
+            train_ids = encode_texts(tokenizer, texts, config.model.max_length, normalize)  # respellings too
+        batches = plan_batches([len(ids) for ids in train_ids], step_rows, tc.seed, epoch, tc.group_by_length)
         model.train()
         while batch_in_epoch < len(batches) and step < stop_at:
-            group = batches[batch_in_epoch:batch_in_epoch + tc.grad_accum_steps]
-            known_total = sum(float((train_y[b] != UNKNOWN).sum()) for b in group)
-            loss_sum = 0.0
-            for batch_idx in group:
-                mine = batch_idx[rank::world] or batch_idx[:1]  # never an empty slice
-                batch = collate([train_ids[i] for i in mine], pad_id, train_y[mine])
-                batch = {k: v.to(accelerator.device) for k, v in batch.items()}
-                with accelerator.autocast():
-                    logits = model(batch["input_ids"], batch["attention_mask"])
-                    known = float((batch["labels"] != UNKNOWN).sum())
-                    # Weight each micro-batch by its share of known labels, so accumulation equals one big batch.
-                    loss = masked_bce_loss(logits.float(), batch["labels"]) * (known * world / max(known_total, 1))
-                accelerator.backward(loss)
-                loss_sum += loss.item()
-                seen += len(batch_idx)
+            batch_idx = batches[batch_in_epoch]
+            known_total = max(float((train_y[batch_idx] != UNKNOWN).sum()), 1.0)
+            mine = batch_idx[rank::world]
+            # Rows stay in length order, so contiguous micro-batches pad little.
+            size = math.ceil(len(mine) / tc.grad_accum_steps) if mine else 1
+            micro_batches = [mine[k:k + size] for k in range(0, len(mine), size)] or [[]]
+            for k, micro in enumerate(micro_batches):
+                rows = micro or batch_idx[:1]  # no rows left for this process: a zero-weight stand-in keeps DDP in step
+                known = float((train_y[micro] != UNKNOWN).sum()) if micro else 0.0  # numpy: no GPU sync
+                batch = collate([train_ids[i] for i in rows], tokenizer.pad_token_id, train_y[rows])
+                batch = {name: t.to(accelerator.device) for name, t in batch.items()}
+                # Only the last micro-batch all-reduces gradients; the others just accumulate locally.
+                sync = contextlib.nullcontext() if k == len(micro_batches) - 1 else accelerator.no_sync(model)
+                with sync:
+                    with accelerator.autocast():
+                        logits = model(batch["input_ids"], batch["attention_mask"])
+                    # Weighted by this micro-batch's share of the step's known labels, the summed gradient is that
+                    # of one big batch. DDP averages over processes, hence the factor `world`.
+                    share = masked_bce_loss(logits.float(), batch["labels"], pos_weight_t) * (known / known_total)
+                    accelerator.backward(share * world)
+                log_loss += share.detach()  # stays on the device: .item() here would sync with the GPU every step
             if tc.max_grad_norm:
                 accelerator.clip_grad_norm_(model.parameters(), tc.max_grad_norm)
             scale = learning_rate_scale(step, total_steps, warmup_steps)
@@ -136,14 +204,20 @@ def train(config: RunConfig) -> dict:
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            batch_in_epoch += len(group)
+            batch_in_epoch += 1
+            seen += len(batch_idx)
+            log_steps += 1
             progress.update(1)
-            if step % LOG_EVERY_STEPS == 0 and log:
-                rate = seen / (time.time() - started)
-                progress.set_postfix(loss=f"{loss_sum / world:.4f}", samples_s=f"{rate:.1f}")
-                log.write(json.dumps({"step": step, "epoch": epoch, "loss": loss_sum / world,
-                                      "lr": tc.learning_rate * scale, "samples_per_s": rate}) + "\n")
-                log.flush()
+            if step % LOG_EVERY_STEPS == 0:
+                loss = accelerator.reduce(log_loss, "sum").item() / log_steps  # every process's share: the global mean
+                log_loss.zero_()
+                log_steps = 0
+                if log:
+                    elapsed = time.time() - started
+                    progress.set_postfix(loss=f"{loss:.4f}", samples_s=f"{seen / elapsed:.1f}")
+                    log.write(json.dumps({"step": step, "epoch": epoch, "loss": loss, "lr": tc.learning_rate * scale,
+                                          "samples_per_s": seen / elapsed, "elapsed_s": round(elapsed, 3)}) + "\n")
+                    log.flush()
             if tc.checkpoint_every_steps and step % tc.checkpoint_every_steps == 0:
                 checkpoint()
         if batch_in_epoch >= len(batches):

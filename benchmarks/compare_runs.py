@@ -1,0 +1,113 @@
+"""Sets evaluated runs side by side, for the before/after experiments (imbalance, evasion robustness).
+
+Reads each RUN_DIR's own rows (data/test.jsonl), cvguard's test probabilities (predictions/cvguard/test.npy)
+and the thresholds chosen on dev (thresholds.json), so it needs only `cvguard data/train/evaluate` to have run,
+and it does not depend on the layout of metrics.json. Prints Markdown:
+  - per label and source: recall, precision, F1 at the dev threshold, and PR-AUC (threshold-free);
+  - COLD test macro-F1 of `violent` (the published COLD figure);
+  - MHC-Mandarin accuracy per functionality, spell_* (pinyin, homophone, split characters) first.
+
+    python benchmarks/compare_runs.py runs/robust-before runs/robust-after
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import average_precision_score, f1_score
+
+from cvguard.io import read_jsonl
+from cvguard.taxonomy import load_taxonomy
+from cvguard.training.batching import label_matrix
+from cvguard.training.model import UNKNOWN
+
+
+def load_run(run: Path) -> dict:
+    rows = read_jsonl(run / "data" / "test.jsonl")
+    labels = list(load_taxonomy().labels)
+    thresholds = json.loads((run / "thresholds.json").read_text())
+    return {"rows": rows, "labels": labels, "y": label_matrix(rows, labels),
+            "probs": np.load(run / "predictions" / "cvguard" / "test.npy"),
+            "cut": np.array([thresholds[name] for name in labels], dtype=np.float32)}
+
+
+def label_table(r: dict, source: str) -> dict:
+    idx = np.array([i for i, row in enumerate(r["rows"]) if row["source"] == source])
+    out = {}
+    for j, name in enumerate(r["labels"]):
+        y = r["y"][idx, j]
+        known = y != UNKNOWN
+        y, p = y[known].astype(int), r["probs"][idx, j][known]
+        if y.sum() == 0:
+            continue
+        flag = p >= r["cut"][j]
+        tp = int((flag & (y == 1)).sum())
+        recall, precision = tp / y.sum(), tp / max(int(flag.sum()), 1)
+        out[name] = {"n": int(len(y)), "support": int(y.sum()), "recall": recall, "precision": precision,
+                     "f1": 2 * precision * recall / max(precision + recall, 1e-12),
+                     "pr_auc": average_precision_score(y, p) if y.sum() < len(y) else float("nan")}
+    return out
+
+
+def cold_violent_macro_f1(r: dict) -> float | None:
+    idx = [i for i, row in enumerate(r["rows"]) if row["source"] == "cold" and row["labels"]["violent"] is not None]
+    if not idx:
+        return None
+    y = r["y"][idx, 0].astype(int)
+    return float(f1_score(y, r["probs"][idx, 0] >= r["cut"][0], average="macro"))
+
+
+def mhc_accuracy(r: dict) -> dict:
+    """Accuracy of the `violent` flag per functionality (spell_* are all hateful: accuracy = recall)."""
+    out = {}
+    for functionality in sorted({row["subset"] for row in r["rows"] if row["source"] == "mhc"}):
+        idx = [i for i, row in enumerate(r["rows"]) if row["source"] == "mhc" and row["subset"] == functionality
+               and row["labels"]["violent"] is not None]
+        if idx:
+            gold = r["y"][idx, 0] == 1
+            out[functionality] = {"n": len(idx), "accuracy": float(((r["probs"][idx, 0] >= r["cut"][0]) == gold).mean())}
+    return dict(sorted(out.items(), key=lambda kv: (not kv[0].startswith("spell_"), kv[0])))
+
+
+def pct(x) -> str:
+    return "–" if x is None or x != x else f"{100 * x:.1f}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="evaluated RUN_DIRs, e.g. before then after")
+    args = parser.parse_args(argv)
+    runs = {str(run): load_run(run) for run in args.runs}
+    names = list(runs)
+    header = " | ".join(f"`{Path(n).name}`" for n in names)
+
+    cold = [cold_violent_macro_f1(r) for r in runs.values()]
+    if any(v is not None for v in cold):
+        print(f"## COLD test, `violent` macro-F1\n\n| | {header} |\n|---|{'---|' * len(names)}")
+        print(f"| macro-F1 | {' | '.join(pct(v) for v in cold)} |\n")
+
+    mhc = [mhc_accuracy(r) for r in runs.values()]
+    if any(mhc):
+        print(f"## MHC-Mandarin, accuracy of the `violent` flag per functionality\n\n| functionality | n | {header} |")
+        print(f"|---|---|{'---|' * len(names)}")
+        for functionality, first in mhc[0].items():
+            print(f"| {functionality} | {first['n']} | "
+                  + " | ".join(pct(m.get(functionality, {}).get("accuracy")) for m in mhc) + " |")
+        print()
+
+    sources = sorted({row["source"] for r in runs.values() for row in r["rows"]})
+    for source in sources:
+        tables = [label_table(r, source) for r in runs.values()]
+        print(f"## test · {source}: recall / precision / F1 at the dev threshold, PR-AUC\n")
+        print(f"| label | support | {' | '.join(f'R · P · F1 · PR-AUC `{Path(n).name}`' for n in names)} |")
+        print(f"|---|---|{'---|' * len(names)}")
+        for label in tables[0]:
+            cells = [" · ".join(pct(t.get(label, {}).get(k)) for k in ("recall", "precision", "f1", "pr_auc"))
+                     for t in tables]
+            print(f"| {label} | {tables[0][label]['support']} | {' | '.join(cells)} |")
+        print()
+
+
+if __name__ == "__main__":
+    main()
