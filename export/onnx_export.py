@@ -1,96 +1,257 @@
-"""The export stage: trained PyTorch model -> ONNX fp32 -> dynamic int8, checked for parity, as one artifact.
+"""The export stage: trained PyTorch model -> ONNX -> fused fp32, int8 (CPU) and fp16 (CUDA), each
+checked for parity against PyTorch before it joins the artifact.
 
-The artifact folder holds model.onnx, model.int8.onnx, tokenizer.json, labels.json, thresholds.json and
-manifest.json. It is built in a temporary folder and swapped in only when everything succeeded, so a
-failed export leaves the previous artifact untouched.
+1. `torch.onnx.export` with eager attention, the graph onnxruntime's transformer optimiser recognises;
+2. `optimize_model(model_type="bert")` fuses embeddings+LayerNorm, attention, bias+GELU and
+   residual+LayerNorm into single kernels: the "fp32" variant;
+3. dynamic int8 from the fused graph, trying the presets in `export.int8_presets` in order and keeping the
+   first that passes the gate (later presets keep more of the graph in fp32: slower, closer to fp32);
+4. fp16 from the fused graph with fp32 inputs and outputs, for CUDA.
+
+The parity gate scores every variant through the runtime on held-out texts (test split first, then dev)
+against PyTorch fp32: agreement of the flags (every text x label), and the change in the overall label's
+macro-F1 against the gold labels. The agreement of the worst single label and max |Δprob| are recorded
+too. A variant that fails is not written, and the export fails.
+
+The artifact folder holds the variants, tokenizer.json, labels.json, thresholds.json and manifest.json.
+It is built in a temporary folder and swapped in only when everything succeeded, so a failed export
+leaves the previous artifact untouched.
 """
 
 import json
+import random
+import re
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
-from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from cvguard import __version__
-from cvguard.config import RunConfig
+from cvguard.config import ExportConfig, RunConfig
 from cvguard.export.runtime import MANIFEST, Classifier, sha256_of
 from cvguard.io import write_json
-from cvguard.training.batching import predict_probs
+from cvguard.training.batching import label_matrix, predict_probs
 from cvguard.training.model import load_classifier
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: fused fp32, int8 presets, fp16, long_texts, per-variant parity gate
+
+# Dynamic int8 settings, fastest first; export tries `export.int8_presets` in order and keeps the first
+# that passes the gate. Activations are always uint8, quantised per batch at run time. Weights per output
+# channel: per-tensor int8 lost 3 points of agreement on the pilot model. On AVX2 without VNNI, U8S8
+# kernels (int8 weights) sum pairs of u8*s8 products in int16 (VPMADDUBSW), which can saturate; U8U8
+# (uint8 weights) and 7-bit weights (reduce_range) cannot. `embeddings`: quantise the word-embedding
+# table too (a quarter of the file and of the memory). `exclude`: node-name regexes left in fp32.
+INT8_PRESETS = {
+    "s8_per_channel": {"weight_type": "qint8", "per_channel": True, "reduce_range": False,
+                       "embeddings": True, "exclude": []},
+    "u8_per_channel": {"weight_type": "quint8", "per_channel": True, "reduce_range": False,
+                       "embeddings": True, "exclude": []},
+    "s8_per_channel_fp32_embeddings": {"weight_type": "qint8", "per_channel": True, "reduce_range": False,
+                                       "embeddings": False, "exclude": []},
+    # The FFN output projection reads GELU outputs, whose outliers dominate the per-batch int8 scale.
+    "s8_per_channel_fp32_ffn_out": {"weight_type": "qint8", "per_channel": True, "reduce_range": False,
+                                    "embeddings": False, "exclude": [r"layer\.\d+/output/dense/"]},
+    "s8_per_channel_reduce_range": {"weight_type": "qint8", "per_channel": True, "reduce_range": True,
+                                    "embeddings": True, "exclude": []},
+}
+
+
+class ParityError(RuntimeError):
+    """A variant disagrees with PyTorch beyond the gate; the artifact was not written."""
+
+
+def _eager_attention(model: torch.nn.Module) -> None:
+    # SDPA exports as a decomposed graph with NaN guards that the attention fusion does not match.
+    encoder = model.encoder
+    if hasattr(encoder, "set_attn_implementation"):
+        encoder.set_attn_implementation("eager")
+    else:
+        encoder.config._attn_implementation = "eager"
 
 
 def export_onnx(model: torch.nn.Module, path: Path, opset: int, pad_id: int) -> None:
     model.eval()
+    _eager_attention(model)
     dummy = (torch.full((2, 8), pad_id, dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
     dummy[0][:, :4] = 5  # any real ids; the values only have to be valid
     # The TorchScript exporter gives the classic graph that onnxruntime's transformer fusions and
     # dynamic quantisation are tuned for.
-    torch.onnx.export(model, dummy, str(path), input_names=["input_ids", "attention_mask"],
-                      output_names=["logits"], opset_version=opset, dynamo=False,
-                      dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                                    "attention_mask": {0: "batch", 1: "sequence"}, "logits": {0: "batch"}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TracerWarnings about shape-dependent Python branches
+        torch.onnx.export(model, dummy, str(path), input_names=["input_ids", "attention_mask"],
+                          output_names=["logits"], opset_version=opset, dynamo=False,
+                          dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                                        "attention_mask": {0: "batch", 1: "sequence"}, "logits": {0: "batch"}})
 
 
-def quantize_int8(source: Path, target: Path) -> None:
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
+def optimize_fp32(source: Path, target: Path, num_heads: int, hidden_size: int) -> dict:
+    """Fuses the transformer graph for onnxruntime; returns the count of each fused operator."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    optimized = optimize_model(str(source), model_type="bert", num_heads=num_heads, hidden_size=hidden_size)
+    optimized.save_model_to_file(str(target))
+    return {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
 
 
-def parity(reference: np.ndarray, probs: np.ndarray, thresholds: np.ndarray) -> dict:
-    return {"n_texts": int(len(reference)),
-            "max_abs_prob_diff": float(np.abs(reference - probs).max()),
-            "label_agreement": float(((reference >= thresholds) == (probs >= thresholds)).mean()),
-            "text_agreement": float(((reference >= thresholds) == (probs >= thresholds)).all(axis=1).mean())}
+def quantize_int8(source: Path, target: Path, preset: dict) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    nodes = [node.name for node in onnx.load(str(source), load_external_data=False).graph.node]
+    exclude = [n for n in nodes if any(re.search(pattern, n) for pattern in preset["exclude"])]
+    weight_type = {"qint8": QuantType.QInt8, "quint8": QuantType.QUInt8}[preset["weight_type"]]
+    op_types = ["MatMul", "Attention"] + (["EmbedLayerNormalization"] if preset["embeddings"] else [])
+    quantize_dynamic(str(source), str(target), weight_type=weight_type, per_channel=preset["per_channel"],
+                     reduce_range=preset["reduce_range"], nodes_to_exclude=exclude, op_types_to_quantize=op_types,
+                     # shape inference cannot type the outputs of fused (contrib) operators
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 
-def parity_texts(run: Path, limit: int) -> list[str]:
+def convert_fp16(source: Path, target: Path) -> None:
+    from onnxruntime.transformers.onnx_model import OnnxModel
+
+    model = OnnxModel(onnx.load(str(source)))
+    model.convert_float_to_float16(keep_io_types=True)  # int64 ids in, fp32 logits out
+    model.save_model_to_file(str(target))
+
+
+def parity_set(run: Path, labels: list[str], limit: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """Up to `limit` held-out texts with their gold labels: a seeded sample of test, topped up from dev."""
     from cvguard.evaluation.evaluate import load_split
 
-    texts = [r["text"] for split in ("dev", "test") for r in load_split(run, split)]
-    return texts[:limit] or ["你好", "你这个废物，滚出去！"]
+    rows = []
+    for split in ("test", "dev"):
+        pool = load_split(run, split)
+        random.Random(seed).shuffle(pool)
+        rows += pool[:limit - len(rows)]
+    if not rows:
+        raise ValueError(f"{run}/data has no dev or test rows to check parity on; run `cvguard data` first")
+    return [r["text"] for r in rows], label_matrix(rows, labels)
+
+
+def parity(reference: np.ndarray, probs: np.ndarray, thresholds: np.ndarray, gold: np.ndarray) -> dict:
+    """How far a variant's probabilities and flags are from PyTorch's on the same texts."""
+    from cvguard.evaluation.metrics import UNKNOWN, binary_metrics
+
+    agree = (reference >= thresholds) == (probs >= thresholds)
+    known = gold[:, 0] != UNKNOWN  # column 0 is the overall label
+    f1 = [binary_metrics(gold[known, 0], p[known, 0], float(thresholds[0]))["macro_f1"] for p in (reference, probs)]
+    return {"n_texts": int(len(reference)),
+            "max_abs_prob_diff": float(np.abs(reference - probs).max()),
+            "label_agreement": float(agree.mean()),
+            "worst_label_agreement": float(agree.mean(axis=0).min()),
+            "text_agreement": float(agree.all(axis=1).mean()),
+            "macro_f1_pytorch": f1[0], "macro_f1": f1[1],
+            "macro_f1_diff": None if None in f1 else f1[1] - f1[0]}
+
+
+def gate_failures(metrics: dict, ec: ExportConfig) -> list[str]:
+    failures = []
+    if metrics["label_agreement"] < ec.min_label_agreement:
+        failures.append(f"label agreement {metrics['label_agreement']:.4f} < {ec.min_label_agreement}")
+    if metrics["macro_f1_diff"] is not None and abs(metrics["macro_f1_diff"]) > ec.max_macro_f1_diff:
+        failures.append(f"macro-F1 moved {metrics['macro_f1_diff']:+.4f} (limit ±{ec.max_macro_f1_diff})")
+    if metrics["max_abs_prob_diff"] > ec.max_prob_diff:
+        failures.append(f"max |Δprob| {metrics['max_abs_prob_diff']:.2e} > {ec.max_prob_diff}")
+    return failures
 
 
 def export(config: RunConfig, out_dir: Path | None = None) -> dict:
-    run = config.run_path
+    run, ec = config.run_path, config.export
     out_dir = Path(out_dir or run / "artifact")
     model, tokenizer, meta = load_classifier(run / "model")
     labels = meta["labels"]
     thresholds_path = run / "thresholds.json"
     thresholds = json.loads(thresholds_path.read_text()) if thresholds_path.exists() else {n: 0.5 for n in labels}
+    cut = np.array([thresholds[n] for n in labels], dtype=np.float32)
+    if ec.long_texts not in ("window", "truncate"):
+        raise ValueError(f"export.long_texts must be 'window' or 'truncate', got {ec.long_texts!r}")
+
+    texts, gold = parity_set(run, labels, ec.parity_texts)
+    if len(texts) < ec.parity_texts:
+        print(f"warning: only {len(texts)} held-out texts for the parity gate (asked for {ec.parity_texts})")
+    reference = predict_probs(model, tokenizer, texts, meta["max_length"], 32)
+
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        export_onnx(model, staging / "model.onnx", config.export.opset, tokenizer.pad_token_id)
-        variants = {"fp32": {"file": "model.onnx"}}
-        if config.export.quantize:
-            quantize_int8(staging / "model.onnx", staging / "model.int8.onnx")
-            variants["int8"] = {"file": "model.int8.onnx"}
         tokenizer.backend_tokenizer.save(str(staging / "tokenizer.json"))
         write_json(staging / "labels.json", labels)
         write_json(staging / "thresholds.json", thresholds)
-        for spec in variants.values():
-            spec["sha256"] = sha256_of(staging / spec["file"])
-            spec["bytes"] = (staging / spec["file"]).stat().st_size
+        encoder_config = model.encoder.config
         manifest = {
-            "format_version": FORMAT_VERSION, "cvguard_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "format_version": FORMAT_VERSION, "cvguard_version": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "base_model": meta["base_model"], "labels": labels, "thresholds": thresholds,
-            "max_length": meta["max_length"], "pad_token_id": tokenizer.pad_token_id, "opset": config.export.opset,
-            "variants": variants, "default_variant": {"cpu": "int8" if "int8" in variants else "fp32", "cuda": "fp32"},
+            "tokenizer": {"file": "tokenizer.json", "sha256": sha256_of(staging / "tokenizer.json")},
+            "max_length": meta["max_length"], "pad_token_id": tokenizer.pad_token_id,
+            "normalize": meta.get("normalize", False),  # the runtime applies cvguard/normalize.py when true
+            "long_texts": {"mode": ec.long_texts, "stride": ec.window_stride or max(1, (meta["max_length"] - 2) // 2)},
+            "opset": ec.opset, "onnxruntime_fusions": {},
+            "parity_gate": {"texts": len(texts), "from": "held-out test split, then dev; seeded sample",
+                            "reference": "PyTorch fp32 eager, truncation", "min_label_agreement": ec.min_label_agreement,
+                            "max_macro_f1_diff": ec.max_macro_f1_diff, "max_prob_diff": ec.max_prob_diff},
+            "variants": {}, "default_variant": {},
         }
-        write_json(staging / MANIFEST, manifest)
 
-        texts = parity_texts(run, config.export.parity_texts)
-        reference = predict_probs(model, tokenizer, texts, meta["max_length"], 32)
-        cut = np.array([thresholds[n] for n in labels], dtype=np.float32)
-        for name, spec in variants.items():
-            probs = Classifier.load(staging, variant=name).predict_proba(texts)
-            spec["parity_vs_pytorch"] = parity(reference, probs, cut)
-            print(f"parity {name}: {json.dumps(spec['parity_vs_pytorch'])}")
+        def admit(name: str, file: str, spec: dict) -> dict:
+            """Scores a variant through the runtime; keeps it in the manifest only if it passes the gate."""
+            spec = {"file": file, "sha256": sha256_of(staging / file), "bytes": (staging / file).stat().st_size, **spec}
+            manifest["variants"][name] = spec
+            write_json(staging / MANIFEST, manifest)
+            classifier = Classifier.load(staging, variant=name, long_texts="truncate")
+            spec["parity_vs_pytorch"] = parity(reference, classifier.predict_proba(texts), cut, gold)
+            spec["parity_provider"] = "CPUExecutionProvider"
+            failures = gate_failures(spec["parity_vs_pytorch"], ec)
+            print(f"parity {name}: {'FAIL ' + '; '.join(failures) if failures else 'pass'} "
+                  f"{json.dumps(spec['parity_vs_pytorch'])}")
+            if failures:
+                del manifest["variants"][name]
+                (staging / file).unlink()
+            return {"passed": not failures, "failures": failures, "parity": spec["parity_vs_pytorch"]}
+
+        export_onnx(model, staging / "plain.onnx", ec.opset, tokenizer.pad_token_id)
+        if ec.optimize:
+            manifest["onnxruntime_fusions"] = optimize_fp32(staging / "plain.onnx", staging / "model.onnx",
+                                                            encoder_config.num_attention_heads,
+                                                            encoder_config.hidden_size)
+            (staging / "plain.onnx").unlink()
+        else:
+            (staging / "plain.onnx").rename(staging / "model.onnx")
+        result = admit("fp32", "model.onnx", {"precision": "fp32", "optimized": ec.optimize})
+        if not result["passed"]:
+            raise ParityError(f"fp32 ONNX disagrees with PyTorch: {'; '.join(result['failures'])}")
+
+        if ec.quantize:
+            tried = []
+            for preset_name in ec.int8_presets:
+                if preset_name not in INT8_PRESETS:
+                    raise ValueError(f"unknown int8 preset {preset_name!r}; known: {sorted(INT8_PRESETS)}")
+                preset = INT8_PRESETS[preset_name]
+                quantize_int8(staging / "model.onnx", staging / "model.int8.onnx", preset)
+                result = admit("int8", "model.int8.onnx", {"precision": "int8", "preset": preset_name,
+                                                           "settings": preset, "rejected_presets": tried})
+                if result["passed"]:
+                    break
+                tried.append({"preset": preset_name, "failures": result["failures"]})
+            else:
+                raise ParityError("no int8 preset passed the parity gate: " + json.dumps(tried))
+
+        if ec.fp16:
+            convert_fp16(staging / "model.onnx", staging / "model.fp16.onnx")
+            # onnxruntime runs fp16 on the CPU too (slowly): the gate is real, CUDA's rounding may differ
+            # slightly; benchmarks/gpu_check.sh measures it on the GPU.
+            result = admit("fp16", "model.fp16.onnx", {"precision": "fp16", "for": "cuda"})
+            if not result["passed"]:
+                raise ParityError(f"fp16 disagrees with PyTorch: {'; '.join(result['failures'])}")
+
+        variants = manifest["variants"]
+        manifest["default_variant"] = {"cpu": "int8" if "int8" in variants else "fp32",
+                                       "cuda": "fp16" if "fp16" in variants else "fp32"}
         write_json(staging / MANIFEST, manifest)
         _swap_in(staging, out_dir)
     except BaseException:

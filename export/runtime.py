@@ -8,8 +8,11 @@ cvguard with the base install:
     clf.predict(["你个废物，赶紧滚出去"])
     # [{"text": ..., "probs": {"violent": 0.97, "insult": 0.95, ...}, "labels": ["violent", "insult"]}]
 
-Texts longer than the artifact's max_length tokens are truncated (the head sees the first max_length
-tokens); empty strings and non-strings are rejected with the offending index.
+Texts longer than the artifact's max_length tokens are either cut into overlapping windows, each scored,
+with the text's probability the maximum over its windows ("window": abuse at the end of a long post is
+still seen), or truncated to the first max_length tokens ("truncate": what training and evaluation saw).
+The manifest records the export's choice; `Classifier.load(long_texts=...)` overrides it. Empty strings
+and non-strings are rejected with the offending index.
 """
 
 import hashlib
@@ -21,7 +24,10 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from cvguard.normalize import normalize_text
+
 MANIFEST = "manifest.json"
+LONG_TEXT_MODES = ("window", "truncate")
 
 
 def sha256_of(path: Path) -> str:
@@ -48,59 +54,129 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def split_windows(ids: list[int], special: list[int], max_length: int, stride: int) -> list[list[int]]:
+    """Overlapping windows of at most max_length tokens, each keeping the leading and trailing special
+    tokens ([CLS] ... [SEP], <s> ... </s>); the last window ends at the end of the text."""
+    if len(ids) <= max_length:
+        return [ids]
+    head = next(i for i, s in enumerate(special) if not s)
+    tail = next(i for i, s in enumerate(reversed(special)) if not s)
+    body = ids[head:len(ids) - tail]
+    size = max_length - head - tail
+    starts = list(range(0, len(body) - size, stride)) + [len(body) - size]
+    return [ids[:head] + body[s:s + size] + ids[len(ids) - tail:] for s in starts]
+
+
 class Classifier:
-    def __init__(self, session: ort.InferenceSession, tokenizer: Tokenizer, manifest: dict):
+    def __init__(self, session: ort.InferenceSession, tokenizer: Tokenizer, manifest: dict,
+                 long_texts: str = "truncate", window_stride: int = 0, io_binding: bool = False,
+                 variant: str | None = None):
         self.session = session
+        self.variant = variant
         self.tokenizer = tokenizer
         self.manifest = manifest
         self.labels: list[str] = manifest["labels"]
         self.thresholds = np.array([manifest["thresholds"][name] for name in self.labels], dtype=np.float32)
         self.pad_id: int = manifest["pad_token_id"]
+        self.max_length: int = manifest["max_length"]
+        if long_texts not in LONG_TEXT_MODES:
+            raise ValueError(f"long_texts must be one of {LONG_TEXT_MODES}, got {long_texts!r}")
+        self.long_texts = long_texts
+        body = self.max_length - 2  # room for the two special tokens
+        self.window_stride = window_stride or max(1, body // 2)
+        self.io_binding = io_binding
+        self.device = "cuda" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
+        # The tokenizer runs without truncation in window mode: split_windows does the cutting.
+        if long_texts == "window":
+            tokenizer.no_truncation()
+        else:
+            tokenizer.enable_truncation(max_length=self.max_length)
 
     @classmethod
     def load(cls, artifact_dir: str | Path, device: str = "cpu", variant: str | None = None,
-             intra_op_threads: int = 0, verify: bool = True) -> "Classifier":
-        """variant: a key of manifest["variants"]; default int8 on CPU and fp32 on CUDA."""
+             intra_op_threads: int = 0, inter_op_threads: int = 0, long_texts: str | None = None,
+             window_stride: int | None = None, io_binding: bool | None = None, spin_wait: bool = True,
+             verify: bool = True) -> "Classifier":
+        """variant: a key of manifest["variants"]; default int8 on CPU, fp16 (else fp32) on CUDA.
+        intra_op_threads / inter_op_threads: onnxruntime's thread pools, 0 = its default (one per core).
+        long_texts, window_stride: override the manifest's "window" | "truncate" choice.
+        io_binding: bind inputs and outputs to the device explicitly; default on for CUDA.
+        spin_wait: onnxruntime's threads spin between calls (lowest latency for back-to-back batches); off
+        for a server sharing its cores with an event loop, where the spinning starves everything else."""
         folder = Path(artifact_dir)
         manifest_path = folder / MANIFEST
         if not manifest_path.is_file():
             raise FileNotFoundError(f"{manifest_path} not found: is {folder} a cvguard artifact?")
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if device not in ("cpu", "cuda"):
+            raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+        cuda = device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers()
+        if device == "cuda" and not cuda:
+            warnings.warn("CUDA requested but onnxruntime has no CUDAExecutionProvider "
+                          "(install onnxruntime-gpu); running on CPU", stacklevel=2)
+
         variants = manifest["variants"]
-        variant = variant or manifest["default_variant"].get(device, next(iter(variants)))
+        defaults = manifest["default_variant"]
+        variant = variant or defaults.get("cuda" if cuda else "cpu", next(iter(variants)))
         if variant not in variants:
             raise ValueError(f"variant {variant!r} not in {folder}; available: {sorted(variants)}")
         model_path = folder / variants[variant]["file"]
         if verify and sha256_of(model_path) != variants[variant]["sha256"]:
             raise ValueError(f"{model_path}: sha256 does not match the manifest; the artifact is corrupt")
 
-        providers = ["CPUExecutionProvider"]
-        if device == "cuda":
-            if "CUDAExecutionProvider" in ort.get_available_providers():
-                providers.insert(0, "CUDAExecutionProvider")
-            else:
-                warnings.warn("CUDA requested but onnxruntime has no CUDAExecutionProvider "
-                              "(install onnxruntime-gpu); running on CPU", stacklevel=2)
-        elif device != "cpu":
-            raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_threads
+        options.inter_op_num_threads = inter_op_threads
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin_wait else "0")
+        providers = (["CUDAExecutionProvider"] if cuda else []) + ["CPUExecutionProvider"]
         session = ort.InferenceSession(str(model_path), options, providers=providers)
+        if cuda and session.get_providers()[0] != "CUDAExecutionProvider":
+            # onnxruntime-gpu falls back silently when CUDA or cuDNN libraries are missing.
+            warnings.warn("CUDAExecutionProvider failed to initialise (CUDA/cuDNN libraries?); running on CPU",
+                          stacklevel=2)
 
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         tokenizer.no_padding()
-        tokenizer.enable_truncation(max_length=manifest["max_length"])
-        return cls(session, tokenizer, manifest)
+        long = manifest.get("long_texts", {"mode": "truncate"})  # format 1 artifacts always truncated
+        return cls(session, tokenizer, manifest, long_texts or long["mode"],
+                   window_stride or long.get("stride", 0),
+                   io_binding=session.get_providers()[0] == "CUDAExecutionProvider" if io_binding is None else io_binding,
+                   variant=variant)
+
+    def encode(self, texts: list[str]) -> tuple[list[list[int]], np.ndarray]:
+        """Token id rows to score, and for each row the index of the text it belongs to."""
+        if self.manifest.get("normalize"):  # the model was trained on normalised text (cvguard/normalize.py)
+            texts = [normalize_text(t) for t in texts]
+        encodings = self.tokenizer.encode_batch(texts)
+        if self.long_texts == "truncate":
+            return [e.ids for e in encodings], np.arange(len(texts))
+        rows, owner = [], []
+        for i, e in enumerate(encodings):
+            windows = split_windows(e.ids, e.special_tokens_mask, self.max_length, self.window_stride)
+            rows.extend(windows)
+            owner.extend([i] * len(windows))
+        return rows, np.array(owner, dtype=np.int64)
+
+    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """One onnxruntime call: logits, float32, on the CPU."""
+        if not self.io_binding:
+            return self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention_mask})[0]
+        binding = self.session.io_binding()
+        for name, array in (("input_ids", input_ids), ("attention_mask", attention_mask)):
+            binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array, self.device, 0))
+        binding.bind_output("logits", self.device)
+        self.session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()[0]
 
     def predict_proba(self, texts, batch_size: int = 32) -> np.ndarray:
         """Rows x labels probabilities, in the order of `texts`."""
         texts = validate_texts(texts)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        encoded = [e.ids for e in self.tokenizer.encode_batch(texts)]
+        encoded, owner = self.encode(texts)
         # Sorting by length and padding per mini-batch keeps padding (wasted compute) small.
         order = np.argsort([len(ids) for ids in encoded], kind="stable")
-        probs = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        logits = np.full((len(texts), len(self.labels)), -np.inf, dtype=np.float32)
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             width = max(len(encoded[i]) for i in idx)
@@ -109,13 +185,16 @@ class Classifier:
             for row, i in enumerate(idx):
                 input_ids[row, :len(encoded[i])] = encoded[i]
                 attention_mask[row, :len(encoded[i])] = 1
-            (logits,) = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention_mask})
-            probs[idx] = sigmoid(logits.astype(np.float32))
-        return probs
+            # max over a text's windows; sigmoid is monotonic, so max logit = max probability
+            np.maximum.at(logits, owner[idx], self.run(input_ids, attention_mask).astype(np.float32))
+        return sigmoid(logits)
 
     def predict(self, texts, batch_size: int = 32) -> list[dict]:
         texts = validate_texts(texts)
         probs = self.predict_proba(texts, batch_size)
+        return self.format(texts, probs)
+
+    def format(self, texts: list[str], probs: np.ndarray) -> list[dict]:
         flags = probs >= self.thresholds
         return [{"text": text,
                  "probs": {name: round(float(p), 6) for name, p in zip(self.labels, row)},

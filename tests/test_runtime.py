@@ -4,26 +4,21 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+from conftest import SAFE_TEXTS, VIOLENT_TEXTS
 from cvguard.export.runtime import Classifier
 
 
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory, tiny_model_dir):
-    from cvguard.config import load_config
     from cvguard.export.onnx_export import export
-    from cvguard.taxonomy import load_taxonomy
-    from cvguard.training.model import build_classifier, save_classifier
+    from test_export import make_run
 
-    run = tmp_path_factory.mktemp("run")
-    config = load_config(None, [f"run_dir={run}", f"model.model_name_or_path={tiny_model_dir}",
-                                "model.max_length=16"])
-    labels = list(load_taxonomy().labels)
-    model, tokenizer = build_classifier(config.model, labels)
-    save_classifier(model, tokenizer, labels, config.model, run / "model")
+    config = make_run(tmp_path_factory.mktemp("run"), tiny_model_dir, max_length=16, overrides=["export.fp16=false"])
     export(config)
-    return run / "artifact"
+    return config.run_path / "artifact"
 
 
 def test_runtime_imports_no_torch_or_transformers(artifact):
@@ -66,9 +61,32 @@ def test_bad_input_gets_a_clear_error(artifact, bad, error, message):
         Classifier.load(artifact).predict(bad)
 
 
-def test_over_long_text_is_truncated_not_a_crash(artifact):
-    result = Classifier.load(artifact).predict(["你" * 5000])
-    assert 0.0 <= result[0]["probs"]["violent"] <= 1.0
+def test_over_long_text_is_scored_not_a_crash(artifact):
+    for mode in ("window", "truncate"):
+        result = Classifier.load(artifact, long_texts=mode).predict(["你" * 5000])
+        assert 0.0 <= result[0]["probs"]["violent"] <= 1.0
+
+
+def test_long_text_probability_is_the_max_over_its_windows(artifact):
+    """Every fixture character is one token, so windows over tokens are windows over characters: 30
+    characters, max_length 16 = [CLS] + 14 + [SEP], stride 7 -> windows start at 0, 7, 14 and 16.
+    fp32, because dynamic int8 scales activations per batch, so its scores move with the batch mates."""
+    text = "".join(VIOLENT_TEXTS + SAFE_TEXTS)[:30]
+    truncating = Classifier.load(artifact, variant="fp32", long_texts="truncate")
+    windows = truncating.predict_proba([text[s:s + 14] for s in (0, 7, 14, 16)])
+    windowed = Classifier.load(artifact, variant="fp32")  # the manifest says window
+    assert windowed.long_texts == "window" and windowed.window_stride == 7
+    np.testing.assert_allclose(windowed.predict_proba([text, "你好"])[0], windows.max(axis=0), atol=1e-6)
+    np.testing.assert_allclose(truncating.predict_proba([text])[0], windows[0], atol=1e-6)
+    assert not np.allclose(windows.max(axis=0), windows[0])  # the later windows matter for this text
+
+
+def test_io_binding_and_thread_settings_give_the_same_probabilities(artifact):
+    texts = ["你好", "你这个废物赶紧滚出去吧", "滚"]
+    plain = Classifier.load(artifact).predict_proba(texts)
+    bound = Classifier.load(artifact, io_binding=True, intra_op_threads=1, inter_op_threads=1)
+    assert bound.session.get_session_options().intra_op_num_threads == 1
+    np.testing.assert_allclose(bound.predict_proba(texts), plain, atol=1e-6)
 
 
 def test_corrupt_model_file_is_refused(artifact, tmp_path):

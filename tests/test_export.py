@@ -1,0 +1,115 @@
+"""The export stage: fused fp32, int8 and fp16 variants, each admitted only through the parity gate."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import SAFE_TEXTS, VIOLENT_TEXTS, seed_row
+from cvguard.export.onnx_export import ParityError, export, gate_failures, parity
+from cvguard.export.runtime import Classifier, sha256_of
+
+
+def make_run(root, model_dir, max_length=32, overrides=()):
+    """A run folder as `cvguard train` leaves it: model/ (a tiny random BERT whose head is scaled up, so
+    its probabilities spread instead of all sitting at 0.5) and held-out data/{dev,test}.jsonl."""
+    from cvguard.config import load_config
+    from cvguard.io import write_jsonl
+    from cvguard.taxonomy import load_taxonomy
+    from cvguard.training.model import build_classifier, save_classifier
+
+    config = load_config(None, [f"run_dir={root}", f"model.model_name_or_path={model_dir}",
+                                f"model.max_length={max_length}", *overrides])
+    labels = list(load_taxonomy().labels)
+    torch.manual_seed(0)
+    model, tokenizer = build_classifier(config.model, labels)
+    with torch.no_grad():
+        model.head.weight *= 30
+    save_classifier(model, tokenizer, labels, config.model, root / "model")
+    for split, variants in (("test", range(3)), ("dev", range(3, 5))):
+        rows = [seed_row(i, f"{text}{v}号", int(text in VIOLENT_TEXTS), split, "t")
+                for v in variants for i, text in enumerate(VIOLENT_TEXTS + SAFE_TEXTS)]
+        write_jsonl(root / "data" / f"{split}.jsonl", rows)
+    return config
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, tiny_model_dir):
+    config = make_run(tmp_path_factory.mktemp("run"), tiny_model_dir)
+    return config, export(config)
+
+
+def test_manifest_records_variants_checksums_labels_and_parity(exported):
+    config, manifest = exported
+    artifact = config.run_path / "artifact"
+    assert set(manifest["variants"]) == {"fp32", "int8", "fp16"}
+    assert manifest["default_variant"] == {"cpu": "int8", "cuda": "fp16"}
+    for spec in manifest["variants"].values():
+        assert sha256_of(artifact / spec["file"]) == spec["sha256"]
+        assert spec["parity_vs_pytorch"]["n_texts"] == 80
+        assert spec["parity_vs_pytorch"]["label_agreement"] >= 0.99
+    int8 = manifest["variants"]["int8"]
+    tried = [r["preset"] for r in int8["rejected_presets"]] + [int8["preset"]]
+    assert tried == config.export.int8_presets[:len(tried)]  # tried in order, the first to pass kept
+    assert manifest["labels"][0] == "violent" and manifest["opset"] == 17 and manifest["max_length"] == 32
+    assert manifest["tokenizer"]["sha256"] == sha256_of(artifact / "tokenizer.json")
+    assert manifest["long_texts"] == {"mode": "window", "stride": 15}
+    assert json.loads((artifact / "manifest.json").read_text()) == manifest
+    assert sorted(p.name for p in artifact.iterdir()) == sorted(
+        ["manifest.json", "labels.json", "thresholds.json", "tokenizer.json",
+         "model.onnx", "model.int8.onnx", "model.fp16.onnx"])
+
+
+def test_optimised_graph_is_fused_and_matches_pytorch(exported):
+    from cvguard.training.batching import predict_probs
+    from cvguard.training.model import load_classifier
+
+    config, manifest = exported
+    assert manifest["onnxruntime_fusions"]["Attention"] == 2  # one per layer
+    assert manifest["onnxruntime_fusions"]["SkipLayerNormalization"] == 4
+    model, tokenizer, meta = load_classifier(config.run_path / "model")
+    texts = ["你好", "你这个废物赶紧滚出去吧", "今天天气很好我们去公园", "滚"]
+    reference = predict_probs(model, tokenizer, texts, meta["max_length"])
+    fused = Classifier.load(config.run_path / "artifact", variant="fp32").predict_proba(texts)
+    assert np.abs(reference - fused).max() < 1e-5
+
+
+def test_fp16_variant_runs_on_cpu_close_to_fp32(exported):
+    """The fp16 gate is computed on the CPU: onnxruntime has CPU kernels for every fp16 node we emit."""
+    config, _ = exported
+    texts = VIOLENT_TEXTS + SAFE_TEXTS
+    fp32, fp16 = (Classifier.load(config.run_path / "artifact", variant=v).predict_proba(texts)
+                  for v in ("fp32", "fp16"))
+    assert np.abs(fp16 - fp32).max() < 0.01
+
+
+def test_parity_gate_rejects_a_variant_and_keeps_the_previous_artifact(exported):
+    config, _ = exported
+    artifact = config.run_path / "artifact"
+    before = {p.name: p.read_bytes() for p in artifact.iterdir()}
+    # int8 moves probabilities by far more than 1e-4 while fused fp32 stays well inside it.
+    strict = dataclasses.replace(config, export=dataclasses.replace(config.export, max_prob_diff=1e-4))
+    with pytest.raises(ParityError, match="no int8 preset passed the parity gate.*max"):
+        export(strict)
+    assert {p.name: p.read_bytes() for p in artifact.iterdir()} == before
+    assert not [p for p in artifact.parent.iterdir() if p.name.startswith(".artifact")]
+
+
+def test_parity_counts_flipped_flags_per_label_and_macro_f1_change():
+    thresholds = np.array([0.5, 0.5], dtype=np.float32)
+    gold = np.array([[1, 0]] * 50 + [[0, -1]] * 50, dtype=np.float32)
+    reference = np.where(gold == 1, 0.9, 0.1).astype(np.float32)
+    variant = reference.copy()
+    variant[:3, 0] = 0.4  # three positives of the overall label fall under its threshold
+    metrics = parity(reference, variant, thresholds, gold)
+    assert metrics["worst_label_agreement"] == pytest.approx(0.97)
+    assert metrics["label_agreement"] == pytest.approx(0.985)
+    assert metrics["macro_f1_pytorch"] == 1.0 and metrics["macro_f1_diff"] < -0.005
+    assert metrics["max_abs_prob_diff"] == pytest.approx(0.5)
+    from cvguard.config import ExportConfig
+
+    failures = gate_failures(metrics, ExportConfig())
+    assert len(failures) == 2 and "agreement 0.9850 < 0.99" in failures[0] and "macro-F1" in failures[1]
+    assert gate_failures(parity(reference, reference, thresholds, gold), ExportConfig()) == []
