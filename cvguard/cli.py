@@ -64,7 +64,7 @@ def cmd_evaluate(args):
     if not args.skip_predict:
         predict_with_checkpoint(config)
     evaluate(config)
-    print(f"wrote {config.run_path / 'metrics.json'} and {config.run_path / 'report.md'}")
+    print(f"wrote {config.run_path / 'report.html'}, report.md and metrics.json")
 
 
 def cmd_report(args):
@@ -162,7 +162,7 @@ def cmd_run(args):
     write_jsonl(config.run_path / "sample_predictions.jsonl", results)
     for result in results[:5]:
         print(f"{result['labels'] or ['-']}  {result['text'][:60]}")
-    print(f"done: see {config.run_path / 'report.md'} and {config.run_path / 'artifact'}")
+    print(f"done: see {config.run_path / 'report.html'} and {config.run_path / 'artifact'}")
 
 
 def build_parser() -> argparse.ArgumentParser:
