@@ -97,6 +97,9 @@ class ExportConfig:
     opset: int = 17
     optimize: bool = True  # onnxruntime transformer fusions (attention, LayerNorm, GELU) for the fp32 graph
     quantize: bool = True  # dynamic int8 variant, the CPU default
+    # When no int8 preset passes the parity gate: False ships the artifact without int8 (CPU falls back to
+    # fp32, the rejections are in the manifest); True fails the export and keeps the previous artifact.
+    require_int8: bool = False
     # int8 settings tried in order, the first to pass the parity gate is kept (export/onnx_export.py).
     int8_presets: list[str] = field(default_factory=lambda: ["s8_per_channel", "u8_per_channel",
                                                              "s8_per_channel_fp32_embeddings",

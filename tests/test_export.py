@@ -90,11 +90,24 @@ def test_parity_gate_rejects_a_variant_and_keeps_the_previous_artifact(exported)
     artifact = config.run_path / "artifact"
     before = {p.name: p.read_bytes() for p in artifact.iterdir()}
     # int8 moves probabilities by far more than 1e-4 while fused fp32 stays well inside it.
-    strict = dataclasses.replace(config, export=dataclasses.replace(config.export, max_prob_diff=1e-4))
+    strict = dataclasses.replace(config, export=dataclasses.replace(config.export, max_prob_diff=1e-4,
+                                                                    require_int8=True))
     with pytest.raises(ParityError, match="no int8 preset passed the parity gate.*max"):
         export(strict)
     assert {p.name: p.read_bytes() for p in artifact.iterdir()} == before
     assert not [p for p in artifact.parent.iterdir() if p.name.startswith(".artifact")]
+
+
+def test_without_require_int8_a_failed_int8_gate_ships_fp32_and_records_why(exported, tmp_path):
+    config, _ = exported
+    strict = dataclasses.replace(config, export=dataclasses.replace(config.export, max_prob_diff=1e-4))
+    with pytest.warns(UserWarning, match="no int8 preset passed"):
+        manifest = export(strict, tmp_path / "artifact")
+    assert "int8" not in manifest["variants"] and manifest["default_variant"]["cpu"] == "fp32"
+    assert "fp16" not in manifest["variants"] and manifest["fp16_rejected"]  # 1e-4 is too tight for fp16 too
+    assert [r["preset"] for r in manifest["int8_rejected_presets"]] == list(config.export.int8_presets)
+    assert not (tmp_path / "artifact" / "model.int8.onnx").exists()
+    assert Classifier.load(tmp_path / "artifact").variant == "fp32"
 
 
 def test_parity_counts_flipped_flags_per_label_and_macro_f1_change():
