@@ -6,6 +6,8 @@ from importlib import resources
 
 import yaml
 
+UNKNOWN = -1.0  # a label's value in tensors and arrays when it is not known; the loss and metrics skip it
+
 
 @dataclass(frozen=True)
 class Taxonomy:

@@ -4,7 +4,7 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.metrics import precision_recall_curve
 
-UNKNOWN = -1.0
+from cvguard.taxonomy import UNKNOWN  # noqa: F401 (re-exported for the evaluation modules)
 DEFAULT_THRESHOLD = 0.5
 
 

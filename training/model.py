@@ -13,8 +13,8 @@ from transformers.utils import logging as hf_logging
 
 from cvguard.config import ModelConfig
 from cvguard.io import write_json
+from cvguard.taxonomy import UNKNOWN  # noqa: F401 (re-exported: the loss skips it)
 
-UNKNOWN = -1.0  # label value that the loss and the metrics skip
 
 
 class Classifier(nn.Module):

@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import gather_object, set_seed
-from sklearn.metrics import average_precision_score
 from tqdm.auto import tqdm
 
+from cvguard.evaluation.metrics import average_precision
 from cvguard.config import RunConfig, TrainConfig
 from cvguard.io import read_jsonl, write_json
 from cvguard.normalize import normalize_text
@@ -45,12 +45,9 @@ def learning_rate_scale(step: int, total_steps: int, warmup_steps: int) -> float
 
 def dev_score(probs: np.ndarray, labels: np.ndarray) -> float:
     """Mean PR-AUC over labels with both classes known on dev: the model-selection criterion."""
-    scores = []
-    for j in range(labels.shape[1]):
-        known = labels[:, j] != UNKNOWN
-        y = labels[known, j]
-        if 0 < y.sum() < len(y):
-            scores.append(average_precision_score(y, probs[known, j]))
+    scores = [average_precision(labels[known, j], probs[known, j])
+              for j in range(labels.shape[1]) for known in [labels[:, j] != UNKNOWN]]
+    scores = [s for s in scores if s is not None]  # None: dev has one class only for that label
     return float(np.mean(scores)) if scores else float("nan")
 
 
