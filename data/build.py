@@ -15,12 +15,23 @@ def stable_fraction(key: str) -> float:
 
 
 def hold_out_dev(examples: list[dict], dev_fraction: float) -> None:
-    """Moves a stable share of each source's training pool to dev (by theme where a source has themes,
-    so paraphrases of one authored item never straddle train and dev)."""
+    """Moves a stable share of each source's training pool to dev, by theme where a source has themes (so
+    paraphrases of one authored item never straddle train and dev), stratified by the labels a unit is
+    positive for and by its subset (a seed hard negative's category, a COLD topic). A plain hash split of
+    the seed corpus's ~300 themes once left three categories without a dev positive, hence untuned thresholds."""
+    units = defaultdict(list)
     for ex in examples:
         if ex["split"] == "train":
-            key = ex.get("theme") or ex["text"]
-            if stable_fraction(f"{ex['source']}:{key}") < dev_fraction:
+            units[(ex["source"], ex.get("theme") or ex["text"])].append(ex)
+    strata = defaultdict(list)
+    for (source, key), rows in units.items():
+        positives = sorted({name for ex in rows for name, value in ex["labels"].items() if value == 1})
+        subsets = sorted({ex.get("subset", "") for ex in rows})  # e.g. "hard_negative:threat" in the seed corpus
+        strata[(source, tuple(positives), tuple(subsets))].append(key)
+    for (source, *_), keys in strata.items():
+        keys.sort(key=lambda key: stable_fraction(f"{source}:{key}"))
+        for key in keys[:int(len(keys) * dev_fraction + 0.5)]:
+            for ex in units[(source, key)]:
                 ex["split"] = "dev"
 
 

@@ -7,6 +7,9 @@ import pytest
 from cvguard.config import DataConfig
 from cvguard.data.build import build_splits, deduplicate
 from cvguard.data.sources import DataError, read_cold, read_mhc, read_toxicn
+from cvguard.taxonomy import load_taxonomy
+
+from conftest import REPO
 
 COLD_HEADER = ",split,topic,label,TEXT\n"
 
@@ -118,3 +121,13 @@ def test_build_holds_out_dev_by_theme_so_paraphrases_stay_together(seed_dir):
     themes = {split: {r["theme"] for r in rows} for split, rows in splits.items()}
     assert themes["dev"] and not themes["dev"] & themes["train"]
     assert report["kept"]["test"]["seed"] == 16
+
+
+def test_dev_hold_out_of_the_seed_corpus_has_positives_and_hard_negatives_for_every_category():
+    seed_dir = REPO / "data" / "seed"
+    splits, _ = build_splits(DataConfig(sources=["seed"], paths={"seed": str(seed_dir)}, dev_fraction=0.1))
+    dev = splits["dev"]
+    for category in load_taxonomy().categories:
+        assert sum(r["labels"][category] == 1 for r in dev) >= 5, category
+        assert any(r["subset"] == f"hard_negative:{category}" for r in dev), category
+    assert 0.08 < len(dev) / (len(dev) + len(splits["train"])) < 0.12
