@@ -15,21 +15,20 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import average_precision_score, f1_score
 
+from cvguard.evaluation.metrics import binary_metrics
 from cvguard.io import read_jsonl
-from cvguard.taxonomy import load_taxonomy
+from cvguard.taxonomy import UNKNOWN, load_taxonomy
 from cvguard.training.batching import label_matrix
-from cvguard.training.model import UNKNOWN
 
 
-def load_run(run: Path) -> dict:
+def load_run(run: Path, fixed_threshold: float | None) -> dict:
     rows = read_jsonl(run / "data" / "test.jsonl")
     labels = list(load_taxonomy().labels)
     thresholds = json.loads((run / "thresholds.json").read_text())
+    cut = [fixed_threshold if fixed_threshold is not None else thresholds[name] for name in labels]
     return {"rows": rows, "labels": labels, "y": label_matrix(rows, labels),
-            "probs": np.load(run / "predictions" / "cvguard" / "test.npy"),
-            "cut": np.array([thresholds[name] for name in labels], dtype=np.float32)}
+            "probs": np.load(run / "predictions" / "cvguard" / "test.npy"), "cut": np.array(cut, dtype=np.float32)}
 
 
 def label_table(r: dict, source: str) -> dict:
@@ -39,14 +38,8 @@ def label_table(r: dict, source: str) -> dict:
         y = r["y"][idx, j]
         known = y != UNKNOWN
         y, p = y[known].astype(int), r["probs"][idx, j][known]
-        if y.sum() == 0:
-            continue
-        flag = p >= r["cut"][j]
-        tp = int((flag & (y == 1)).sum())
-        recall, precision = tp / y.sum(), tp / max(int(flag.sum()), 1)
-        out[name] = {"n": int(len(y)), "support": int(y.sum()), "recall": recall, "precision": precision,
-                     "f1": 2 * precision * recall / max(precision + recall, 1e-12),
-                     "pr_auc": average_precision_score(y, p) if y.sum() < len(y) else float("nan")}
+        if y.sum():
+            out[name] = binary_metrics(y, p, float(r["cut"][j]))
     return out
 
 
@@ -54,8 +47,7 @@ def cold_violent_macro_f1(r: dict) -> float | None:
     idx = [i for i, row in enumerate(r["rows"]) if row["source"] == "cold" and row["labels"]["violent"] is not None]
     if not idx:
         return None
-    y = r["y"][idx, 0].astype(int)
-    return float(f1_score(y, r["probs"][idx, 0] >= r["cut"][0], average="macro"))
+    return binary_metrics(r["y"][idx, 0].astype(int), r["probs"][idx, 0], float(r["cut"][0]))["macro_f1"]
 
 
 def mhc_accuracy(r: dict) -> dict:
@@ -77,8 +69,10 @@ def pct(x) -> str:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="evaluated RUN_DIRs, e.g. before then after")
+    parser.add_argument("--threshold", type=float, help="score every label at this threshold instead of each "
+                        "run's dev thresholds (e.g. 0.5, to see what pos_weight does before re-tuning)")
     args = parser.parse_args(argv)
-    runs = {str(run): load_run(run) for run in args.runs}
+    runs = {str(run): load_run(run, args.threshold) for run in args.runs}
     names = list(runs)
     header = " | ".join(f"`{Path(n).name}`" for n in names)
 
@@ -99,7 +93,8 @@ def main(argv=None):
     sources = sorted({row["source"] for r in runs.values() for row in r["rows"]})
     for source in sources:
         tables = [label_table(r, source) for r in runs.values()]
-        print(f"## test · {source}: recall / precision / F1 at the dev threshold, PR-AUC\n")
+        at = f"threshold {args.threshold}" if args.threshold is not None else "the dev threshold"
+        print(f"## test · {source}: recall / precision / F1 at {at}, PR-AUC\n")
         print(f"| label | support | {' | '.join(f'R · P · F1 · PR-AUC `{Path(n).name}`' for n in names)} |")
         print(f"|---|---|{'---|' * len(names)}")
         for label in tables[0]:

@@ -1,5 +1,6 @@
 """The whole chain on a tiny random BERT: data -> train -> baseline -> evaluate -> export -> predict."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -9,6 +10,8 @@ import pytest
 
 from cvguard.cli import main
 from cvguard.config import save_config
+
+from conftest import REPO
 
 
 @pytest.fixture()
@@ -111,3 +114,21 @@ def test_predict_cli_reports_bad_input_file_row(finished_run, tmp_path):
     (tmp_path / "bad.jsonl").write_text('{"text": "好"}\n{"text": ""}\n', encoding="utf-8")
     with pytest.raises(SystemExit, match=r"bad\.jsonl, line 2"):
         main(["predict", str(config.run_path / "artifact"), "-i", str(tmp_path / "bad.jsonl")])
+
+
+def test_compare_runs_tables_recall_at_dev_and_fixed_thresholds(finished_run, capsys):
+    spec = importlib.util.spec_from_file_location("compare_runs", REPO / "benchmarks" / "compare_runs.py")
+    compare_runs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare_runs)
+    run = finished_run[0].run_path
+    rows = [json.loads(line) for line in (run / "data" / "test.jsonl").read_text().splitlines()]
+    gold = np.array([row["labels"]["violent"] for row in rows]) == 1
+    flagged = np.load(run / "predictions" / "cvguard" / "test.npy")[:, 0] >= 0.5
+    compare_runs.main([str(run), str(run), "--threshold", "0.5"])
+    table = capsys.readouterr().out
+    violent_row = next(line for line in table.splitlines() if line.startswith("| violent |"))
+    recall = f"{100 * (flagged & gold).sum() / gold.sum():.1f}"
+    assert violent_row.startswith(f"| violent | {gold.sum()} | {recall} · ")
+    assert "test · seed: recall / precision / F1 at threshold 0.5" in table
+    compare_runs.main([str(run)])
+    assert "at the dev threshold" in capsys.readouterr().out
