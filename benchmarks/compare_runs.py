@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cvguard.evaluation.metrics import binary_metrics
+from cvguard.evaluation.metrics import auc, binary_metrics
 from cvguard.io import read_jsonl
 from cvguard.taxonomy import UNKNOWN, load_taxonomy
 from cvguard.training.batching import label_matrix
@@ -57,9 +57,28 @@ def mhc_accuracy(r: dict) -> dict:
         idx = [i for i, row in enumerate(r["rows"]) if row["source"] == "mhc" and row["subset"] == functionality
                and row["labels"]["violent"] is not None]
         if idx:
-            gold = r["y"][idx, 0] == 1
-            out[functionality] = {"n": len(idx), "accuracy": float(((r["probs"][idx, 0] >= r["cut"][0]) == gold).mean())}
+            flagged, gold = r["probs"][idx, 0] >= r["cut"][0], r["y"][idx, 0] == 1
+            out[functionality] = {"n": len(idx), "accuracy": float((flagged == gold).mean())}
     return dict(sorted(out.items(), key=lambda kv: (not kv[0].startswith("spell_"), kv[0])))
+
+
+def mhc_evasion_summary(r: dict) -> dict:
+    """The spell_* (respelled hate) cases against MHC's other hateful cases, at the dev threshold and without
+    one: a run whose threshold moved changes every recall, so the ratio and the AUCs are what compare."""
+    mhc = [i for i, row in enumerate(r["rows"]) if row["source"] == "mhc" and row["labels"]["violent"] is not None]
+    respelled = {i for i in mhc if r["rows"][i]["subset"].startswith("spell_")}
+    spell = sorted(respelled)
+    other = [i for i in mhc if r["rows"][i]["labels"]["violent"] == 1 and i not in respelled]
+    safe = [i for i in mhc if r["rows"][i]["labels"]["violent"] == 0]
+    if not (spell and other and safe):
+        return {}
+    p = r["probs"][:, 0]
+    recall_spell, recall_other = (float((p[idx] >= r["cut"][0]).mean()) for idx in (spell, other))
+    auc_vs_safe = [auc(np.r_[np.ones(len(idx)), np.zeros(len(safe))], np.r_[p[idx], p[safe]])
+                   for idx in (spell, other)]
+    return {"spell_* recall": recall_spell, "other hateful recall": recall_other,
+            "spell_* recall ÷ other hateful recall": recall_spell / recall_other,
+            "ROC-AUC spell_* vs non-hateful": auc_vs_safe[0], "ROC-AUC other hateful vs non-hateful": auc_vs_safe[1]}
 
 
 def pct(x) -> str:
@@ -88,6 +107,10 @@ def main(argv=None):
         for functionality, first in mhc[0].items():
             print(f"| {functionality} | {first['n']} | "
                   + " | ".join(pct(m.get(functionality, {}).get("accuracy")) for m in mhc) + " |")
+        summaries = [mhc_evasion_summary(r) for r in runs.values()]
+        print(f"\n| MHC-Mandarin, respelled vs other hate | {header} |\n|---|{'---|' * len(names)}")
+        for key in summaries[0]:
+            print(f"| {key} | " + " | ".join(f"{s[key]:.3f}" for s in summaries) + " |")
         print()
 
     sources = sorted({row["source"] for r in runs.values() for row in r["rows"]})
