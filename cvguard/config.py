@@ -71,6 +71,8 @@ class TrainConfig:
     # positives among the rows where the label is known, clipped to [1, pos_weight_max]. For rare categories.
     pos_weight: str | dict[str, float] = "none"
     pos_weight_max: float = 10.0
+    # Oversampling: each training row of these sources appears this many times an epoch, e.g. {seed: 4}.
+    source_repeats: dict[str, int] = field(default_factory=dict)
     # Share of training rows rewritten each epoch with pinyin / homophone / split-character spellings
     # (training/augment.py), so the model learns the evasions it will meet. 0 = off.
     augment_prob: float = 0.0

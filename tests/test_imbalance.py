@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from cvguard.config import load_config
 from cvguard.training.model import UNKNOWN, masked_bce_loss
-from cvguard.training.train import positive_weights
+from cvguard.training.train import positive_weights, repeat_sources
 
 LABELS = ["violent", "insult", "threat", "privacy"]
 U = UNKNOWN
@@ -48,3 +48,14 @@ def test_pos_weight_multiplies_only_the_positive_term_of_the_masked_bce():
     assert torch.allclose(masked_bce_loss(logits, labels, pos_weight), expected)
     assert torch.allclose(masked_bce_loss(logits, labels, torch.ones(2)), masked_bce_loss(logits, labels))
     assert not torch.allclose(F.binary_cross_entropy_with_logits(logits[known], y), expected)
+
+
+def test_source_repeats_oversample_a_source_in_place_and_reject_bad_settings():
+    rows = [{"source": "cold", "text": "a"}, {"source": "seed", "text": "b"}, {"source": "cold", "text": "c"}]
+    repeats = load_config(None, ["train.source_repeats={seed: 3}"]).train.source_repeats
+    assert [r["text"] for r in repeat_sources(rows, repeats)] == ["a", "b", "b", "b", "c"]
+    assert repeat_sources(rows, {}) == rows
+    with pytest.raises(ValueError, match="whole numbers >= 1"):
+        repeat_sources(rows, {"seed": 0})
+    with pytest.raises(ValueError, match=r"no training rows: \['toxicn'\]"):
+        repeat_sources(rows, {"toxicn": 2})

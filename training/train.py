@@ -72,6 +72,17 @@ def positive_weights(y: np.ndarray, labels: list[str], tc: TrainConfig) -> dict[
     return weights
 
 
+def repeat_sources(rows: list[dict], repeats: dict[str, int]) -> list[dict]:
+    """Each row of a source named in `repeats` appears that many times, in place (oversampling)."""
+    bad = {name: n for name, n in repeats.items() if not isinstance(n, int) or isinstance(n, bool) or n < 1}
+    if bad:
+        raise ValueError(f"train.source_repeats: expected whole numbers >= 1, got {bad}")
+    missing = set(repeats) - {row["source"] for row in rows}
+    if missing:
+        raise ValueError(f"train.source_repeats names source(s) with no training rows: {sorted(missing)}")
+    return [row for row in rows for _ in range(repeats.get(row["source"], 1))]
+
+
 def save_checkpoint(path: Path, state: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as f:
@@ -105,7 +116,7 @@ def train(config: RunConfig) -> dict:
         torch.set_num_threads(tc.num_threads)
     set_seed(tc.seed)
 
-    train_rows = read_jsonl(run / "data" / "train.jsonl")
+    train_rows = repeat_sources(read_jsonl(run / "data" / "train.jsonl"), tc.source_repeats)
     dev_rows = read_jsonl(run / "data" / "dev.jsonl")
     if not train_rows:
         raise ValueError(f"{run / 'data' / 'train.jsonl'} has no rows; run `cvguard data` first")
