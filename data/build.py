@@ -18,7 +18,7 @@ def hold_out_dev(examples: list[dict], dev_fraction: float) -> None:
     """Moves a stable share of each source's training pool to dev, by theme where a source has themes (so
     paraphrases of one authored item never straddle train and dev), stratified by the labels a unit is
     positive for and by its subset (a seed hard negative's category, a COLD topic). A plain hash split of
-    the seed corpus's ~300 themes once left three categories without a dev positive, hence untuned thresholds."""
+    the seed corpus's ~300 themes once left three categories without a dev positive to tune a threshold on."""
     units = defaultdict(list)
     for ex in examples:
         if ex["split"] == "train":
