@@ -74,13 +74,15 @@ def positive_weights(y: np.ndarray, labels: list[str], tc: TrainConfig) -> dict[
 
 def repeat_sources(rows: list[dict], repeats: dict[str, int]) -> list[dict]:
     """Each row of a source named in `repeats` appears that many times, in place (oversampling)."""
+    if not repeats:
+        return rows
     bad = {name: n for name, n in repeats.items() if not isinstance(n, int) or isinstance(n, bool) or n < 1}
     if bad:
         raise ValueError(f"train.source_repeats: expected whole numbers >= 1, got {bad}")
-    missing = set(repeats) - {row["source"] for row in rows}
+    missing = set(repeats) - {row.get("source") for row in rows}
     if missing:
         raise ValueError(f"train.source_repeats names source(s) with no training rows: {sorted(missing)}")
-    return [row for row in rows for _ in range(repeats.get(row["source"], 1))]
+    return [row for row in rows for _ in range(repeats.get(row.get("source"), 1))]
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
