@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cvguard.evaluation.metrics import auc, binary_metrics
+from cvguard.evaluation.metrics import auc, binary_metrics, label_metrics
 from cvguard.io import read_jsonl
-from cvguard.taxonomy import UNKNOWN, load_taxonomy
-from cvguard.training.batching import label_matrix
+from cvguard.taxonomy import label_matrix, load_taxonomy
 
 
 def load_run(run: Path, fixed_threshold: float | None) -> dict:
@@ -32,15 +31,10 @@ def load_run(run: Path, fixed_threshold: float | None) -> dict:
 
 
 def label_table(r: dict, source: str) -> dict:
+    """Metrics per label on one source's rows, for the labels with positives there."""
     idx = np.array([i for i, row in enumerate(r["rows"]) if row["source"] == source])
-    out = {}
-    for j, name in enumerate(r["labels"]):
-        y = r["y"][idx, j]
-        known = y != UNKNOWN
-        y, p = y[known].astype(int), r["probs"][idx, j][known]
-        if y.sum():
-            out[name] = binary_metrics(y, p, float(r["cut"][j]))
-    return out
+    metrics = label_metrics(r["labels"], r["y"][idx], r["probs"][idx], dict(zip(r["labels"], r["cut"].tolist())))
+    return {name: m for name, m in metrics.items() if m["support"]}
 
 
 def cold_violent_macro_f1(r: dict) -> float | None:

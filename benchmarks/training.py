@@ -37,8 +37,8 @@ import torch
 from cvguard.config import load_config
 from cvguard.data.sources import read_cold
 from cvguard.io import write_jsonl
-from cvguard.taxonomy import load_taxonomy
-from cvguard.training.batching import encode_texts, label_matrix, plan_batches
+from cvguard.taxonomy import label_matrix, load_taxonomy
+from cvguard.training.batching import encode_texts, plan_batches
 from cvguard.training.model import build_classifier, masked_bce_loss
 from cvguard.training.train import LOG_EVERY_STEPS, learning_rate_scale, train
 

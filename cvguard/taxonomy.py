@@ -4,9 +4,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
 import yaml
 
 UNKNOWN = -1.0  # a label's value in tensors and arrays when it is not known; the loss and metrics skip it
+
+
+def label_matrix(rows: list[dict], labels: list[str]) -> np.ndarray:
+    """Rows x labels, float32, with UNKNOWN where a label is not known (None in the data)."""
+    return np.array([[UNKNOWN if r["labels"].get(name) is None else float(r["labels"][name]) for name in labels]
+                     for r in rows], dtype=np.float32).reshape(len(rows), len(labels))
 
 
 @dataclass(frozen=True)

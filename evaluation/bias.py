@@ -11,7 +11,7 @@
 import numpy as np
 
 from cvguard.evaluation.metrics import auc, confusion_cis, rate_with_ci
-from cvguard.taxonomy import load_taxonomy
+from cvguard.taxonomy import UNKNOWN, load_taxonomy
 
 AUC_KINDS = ("subgroup_auc", "bpsn_auc", "bnsp_auc")
 POWER = -5  # Jigsaw's choice: a low AUC in any one group pulls the mean down hard
@@ -80,7 +80,7 @@ def ordered_groups(present: set) -> list[str]:
 def source_bias(rows: list[dict], y: np.ndarray, p: np.ndarray, threshold: float, resamples: int,
                 min_n: int) -> dict | None:
     """All group metrics for one source's rows; y and p are its overall-label column (y may be unknown)."""
-    known = np.flatnonzero(y >= 0)
+    known = np.flatnonzero(y != UNKNOWN)
     rows, y, p = [rows[i] for i in known], y[known].astype(int), p[known]
     groups = ordered_groups({g for r in rows for g in r["groups"]})
     if not groups:

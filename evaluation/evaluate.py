@@ -13,11 +13,11 @@ import numpy as np
 
 from cvguard.config import RunConfig, load_config
 from cvguard.io import read_jsonl, write_json
-from cvguard.taxonomy import load_taxonomy
+from cvguard.taxonomy import label_matrix, load_taxonomy
 from cvguard.evaluation.bias import COUNTER_SPEECH, IDENTITY_MENTIONS, flag_rates, hatecheck, source_bias
 from cvguard.evaluation.calibration import reliability
-from cvguard.evaluation.metrics import (UNKNOWN, choose_thresholds, flag_rate_by_subset, label_metrics, pr_curve,
-                                        slice_metrics)
+from cvguard.evaluation.metrics import (choose_thresholds, flag_rate_by_subset, known_columns, label_metrics,
+                                        pr_curve, slice_metrics)
 
 SPLITS = ("dev", "test")
 SOURCE_NAMES = {"cold": "COLD", "toxicn": "ToxiCN", "mhc": "MHC-Mandarin (HateCheck)", "seed": "seed corpus"}
@@ -58,12 +58,6 @@ def predict_with_checkpoint(config: RunConfig) -> None:
         save_predictions(run, "cvguard", split, probs)
 
 
-def label_matrix(rows: list[dict], labels: list[str]) -> np.ndarray:
-    """Rows x labels with UNKNOWN where a label is not known (as training's, without importing torch code)."""
-    return np.array([[UNKNOWN if r["labels"].get(name) is None else float(r["labels"][name]) for name in labels]
-                     for r in rows], dtype=np.float32).reshape(len(rows), len(labels))
-
-
 def report_blocks(rows: list[dict], test_only: list[str]) -> dict:
     """Test rows in the groups the report keeps apart: public data from the training sources (the same
     distribution as dev, where the recall targets were set), each test-only suite, and the authored seed
@@ -83,16 +77,6 @@ def report_blocks(rows: list[dict], test_only: list[str]) -> dict:
     for block in blocks.values():
         block["idx"] = [i for i, r in enumerate(rows) if r["source"] in block["sources"]]
     return blocks
-
-
-def per_label(labels: list[str], y: np.ndarray, probs: np.ndarray, fn) -> dict:
-    """fn(y, p) for each label, over the rows where that label is known."""
-    out = {}
-    for j, name in enumerate(labels):
-        known = y[:, j] != UNKNOWN
-        if known.any():
-            out[name] = fn(y[known, j].astype(int), probs[known, j])
-    return out
 
 
 def verdict(result: dict, labels: list[str], min_support: int) -> dict:
@@ -150,8 +134,9 @@ def evaluate_predictions(config: RunConfig, model_name: str, rows: dict, y: dict
         result["blocks"][name] = {
             **block, "n": len(idx),
             "labels": label_metrics(labels, yt[idx], pt[idx], cut, resamples, min_support),
-            "pr_curves": per_label(labels, yt[idx], pt[idx], pr_curve),
-            "calibration": per_label(labels, yt[idx], pt[idx], lambda a, b: reliability(a, b, ec.calibration_bins)),
+            "pr_curves": {name: pr_curve(gold, p) for name, gold, p in known_columns(labels, yt[idx], pt[idx])},
+            "calibration": {name: reliability(gold, p, ec.calibration_bins)
+                            for name, gold, p in known_columns(labels, yt[idx], pt[idx])},
         }
     sources = [s for block in result["blocks"].values() for s in block["sources"]]
     result["bias"] = {}

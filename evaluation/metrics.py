@@ -4,7 +4,8 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.metrics import precision_recall_curve
 
-from cvguard.taxonomy import UNKNOWN  # noqa: F401 (re-exported for the evaluation modules)
+from cvguard.taxonomy import UNKNOWN
+
 DEFAULT_THRESHOLD = 0.5
 
 
@@ -138,15 +139,19 @@ def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float, resamples: in
     }
 
 
-def label_metrics(labels: list[str], y: np.ndarray, probs: np.ndarray, thresholds: dict[str, float],
-                  resamples: int = 0, min_support: int = 0) -> dict:
-    out = {}
+def known_columns(labels: list[str], y: np.ndarray, probs: np.ndarray):
+    """(name, y as 0/1 ints, probs) per label, over the rows where that label is known; a label known on no
+    row is skipped."""
     for j, name in enumerate(labels):
         known = y[:, j] != UNKNOWN
         if known.any():
-            out[name] = binary_metrics(y[known, j].astype(int), probs[known, j], thresholds[name], resamples,
-                                       min_support)
-    return out
+            yield name, y[known, j].astype(int), probs[known, j]
+
+
+def label_metrics(labels: list[str], y: np.ndarray, probs: np.ndarray, thresholds: dict[str, float],
+                  resamples: int = 0, min_support: int = 0) -> dict:
+    return {name: binary_metrics(gold, p, thresholds[name], resamples, min_support)
+            for name, gold, p in known_columns(labels, y, probs)}
 
 
 def slice_metrics(rows: list[dict], labels: list[str], y: np.ndarray, probs: np.ndarray,

@@ -35,7 +35,8 @@ from cvguard import __version__
 from cvguard.config import ExportConfig, RunConfig
 from cvguard.export.runtime import MANIFEST, Classifier, sha256_of
 from cvguard.io import write_json
-from cvguard.training.batching import label_matrix, predict_probs
+from cvguard.taxonomy import label_matrix
+from cvguard.training.batching import predict_probs
 from cvguard.training.model import load_classifier
 
 FORMAT_VERSION = 2  # 2: fused fp32, int8 presets, fp16, long_texts, per-variant parity gate
@@ -135,7 +136,8 @@ def parity_set(run: Path, labels: list[str], limit: int, seed: int = 0) -> tuple
 
 def parity(reference: np.ndarray, probs: np.ndarray, thresholds: np.ndarray, gold: np.ndarray) -> dict:
     """How far a variant's probabilities and flags are from PyTorch's on the same texts."""
-    from cvguard.evaluation.metrics import UNKNOWN, binary_metrics
+    from cvguard.evaluation.metrics import binary_metrics
+    from cvguard.taxonomy import UNKNOWN
 
     agree = (reference >= thresholds) == (probs >= thresholds)
     known = gold[:, 0] != UNKNOWN  # column 0 is the overall label

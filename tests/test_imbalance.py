@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from cvguard.config import load_config
-from cvguard.training.model import UNKNOWN, masked_bce_loss
+from cvguard.taxonomy import UNKNOWN
+from cvguard.training.model import masked_bce_loss
 from cvguard.training.train import positive_weights, repeat_sources
 
 LABELS = ["violent", "insult", "threat", "privacy"]

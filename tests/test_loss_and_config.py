@@ -3,7 +3,8 @@ import torch
 import torch.nn.functional as F
 
 from cvguard.config import load_config
-from cvguard.training.model import UNKNOWN, masked_bce_loss
+from cvguard.taxonomy import UNKNOWN
+from cvguard.training.model import masked_bce_loss
 
 
 def test_masked_bce_equals_plain_bce_over_known_labels_only():

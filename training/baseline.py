@@ -12,8 +12,7 @@ from cvguard.io import read_jsonl
 from cvguard.normalize import normalize_text
 from cvguard.taxonomy import load_taxonomy
 from cvguard.evaluation.evaluate import SPLITS, load_split, save_predictions
-from cvguard.training.batching import label_matrix
-from cvguard.training.model import UNKNOWN
+from cvguard.taxonomy import UNKNOWN, label_matrix
 
 BASELINE_NAME = "tfidf_baseline"
 

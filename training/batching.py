@@ -9,19 +9,12 @@ import numpy as np
 import torch
 
 from cvguard.normalize import normalize_text
-from cvguard.training.model import UNKNOWN
 
 
 def encode_texts(tokenizer, texts: list[str], max_length: int, normalize: bool = False) -> list[list[int]]:
     """Token ids per text; `normalize` runs the runtime's own normalize_text first (one code path)."""
     texts = [normalize_text(t) for t in texts] if normalize else list(texts)
     return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-
-
-def label_matrix(examples: list[dict], labels: list[str]) -> np.ndarray:
-    """Rows x labels, float32, with UNKNOWN where a label is not known."""
-    return np.array([[UNKNOWN if ex["labels"].get(name) is None else float(ex["labels"][name]) for name in labels]
-                     for ex in examples], dtype=np.float32).reshape(len(examples), len(labels))
 
 
 def plan_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, group_by_length: bool = True,

@@ -13,7 +13,7 @@ from transformers.utils import logging as hf_logging
 
 from cvguard.config import ModelConfig
 from cvguard.io import write_json
-from cvguard.taxonomy import UNKNOWN  # noqa: F401 (re-exported: the loss skips it)
+from cvguard.taxonomy import UNKNOWN
 
 
 

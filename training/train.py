@@ -24,14 +24,14 @@ from accelerate import Accelerator
 from accelerate.utils import gather_object, set_seed
 from tqdm.auto import tqdm
 
-from cvguard.evaluation.metrics import average_precision
+from cvguard.evaluation.metrics import average_precision, known_columns
 from cvguard.config import RunConfig, TrainConfig
 from cvguard.io import read_jsonl, write_json
 from cvguard.normalize import normalize_text
-from cvguard.taxonomy import load_taxonomy
+from cvguard.taxonomy import UNKNOWN, label_matrix, load_taxonomy
 from cvguard.training.augment import augment_texts
-from cvguard.training.batching import collate, encode_texts, label_matrix, plan_batches, predict_probs
-from cvguard.training.model import UNKNOWN, build_classifier, masked_bce_loss, save_classifier
+from cvguard.training.batching import collate, encode_texts, plan_batches, predict_probs
+from cvguard.training.model import build_classifier, masked_bce_loss, save_classifier
 
 LOG_EVERY_STEPS = 10
 
@@ -45,8 +45,7 @@ def learning_rate_scale(step: int, total_steps: int, warmup_steps: int) -> float
 
 def dev_score(probs: np.ndarray, labels: np.ndarray) -> float:
     """Mean PR-AUC over labels with both classes known on dev: the model-selection criterion."""
-    scores = [average_precision(labels[known, j], probs[known, j])
-              for j in range(labels.shape[1]) for known in [labels[:, j] != UNKNOWN]]
+    scores = [average_precision(gold, p) for _, gold, p in known_columns(range(labels.shape[1]), labels, probs)]
     scores = [s for s in scores if s is not None]  # None: dev has one class only for that label
     return float(np.mean(scores)) if scores else float("nan")
 
