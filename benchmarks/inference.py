@@ -17,7 +17,6 @@ engine. Every figure is also printed as a ratio to the first engine (pytorch_fp3
 import argparse
 import json
 import os
-import platform
 import random
 import resource
 import shutil
@@ -28,6 +27,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from machine import cpu_name  # benchmarks/machine.py: the script's own folder is on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
 CPU_ENGINES = ["pytorch_fp32", "ort_fp32", "ort_fp32_optimized", "ort_int8"]
@@ -190,13 +191,7 @@ def table(results: list[dict]) -> str:
 
 
 def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        info = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        model = next(line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("Model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{model}, {os.cpu_count()} logical CPUs"
+    return f"{cpu_name()}, {os.cpu_count()} logical CPUs"
 
 
 def main(argv=None):

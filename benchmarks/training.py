@@ -41,20 +41,11 @@ from cvguard.taxonomy import label_matrix, load_taxonomy
 from cvguard.training.batching import encode_texts, plan_batches
 from cvguard.training.model import build_classifier, masked_bce_loss
 from cvguard.training.train import LOG_EVERY_STEPS, learning_rate_scale, train
+from machine import cpu_name  # benchmarks/machine.py: the script's own folder is on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 WINDOW_START = LOG_EVERY_STEPS  # throughput is timed from the end of this step
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def tiny_model(folder: Path, tokenizer_from: Path) -> Path:

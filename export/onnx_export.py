@@ -11,7 +11,8 @@ checked for parity against PyTorch before it joins the artifact.
 The parity gate scores every variant through the runtime on held-out texts (test split first, then dev)
 against PyTorch fp32: agreement of the flags (every text x label), and the change in the overall label's
 macro-F1 against the gold labels. The agreement of the worst single label and max |Δprob| are recorded
-too. A variant that fails is not written, and the export fails.
+too. A variant that fails is not written: fp32 failing fails the export; an int8 or fp16 variant that fails
+is left out with a warning (`export.require_int8` makes a missing int8 fatal).
 
 The artifact folder holds the variants, tokenizer.json, labels.json, thresholds.json and manifest.json.
 It is built in a temporary folder and swapped in only when everything succeeded, so a failed export
@@ -33,7 +34,7 @@ import torch
 
 from cvguard import __version__
 from cvguard.config import ExportConfig, RunConfig
-from cvguard.export.runtime import MANIFEST, Classifier, sha256_of
+from cvguard.export.runtime import MANIFEST, Classifier, default_window_stride, sha256_of
 from cvguard.io import write_json
 from cvguard.taxonomy import label_matrix
 from cvguard.training.batching import predict_probs
@@ -192,7 +193,8 @@ def export(config: RunConfig, out_dir: Path | None = None) -> dict:
             "tokenizer": {"file": "tokenizer.json", "sha256": sha256_of(staging / "tokenizer.json")},
             "max_length": meta["max_length"], "pad_token_id": tokenizer.pad_token_id,
             "normalize": meta.get("normalize", False),  # the runtime applies cvguard/normalize.py when true
-            "long_texts": {"mode": ec.long_texts, "stride": ec.window_stride or max(1, (meta["max_length"] - 2) // 2)},
+            "long_texts": {"mode": ec.long_texts,
+                           "stride": ec.window_stride or default_window_stride(meta["max_length"])},
             "opset": ec.opset, "onnxruntime_fusions": {},
             "parity_gate": {"texts": len(texts), "from": "held-out test split, then dev; seeded sample",
                             "reference": "PyTorch fp32 eager, truncation", "min_label_agreement": ec.min_label_agreement,
@@ -251,7 +253,7 @@ def export(config: RunConfig, out_dir: Path | None = None) -> dict:
         if ec.fp16:
             convert_fp16(staging / "model.onnx", staging / "model.fp16.onnx")
             # onnxruntime runs fp16 on the CPU too (slowly): the gate is real, CUDA's rounding may differ
-            # slightly; benchmarks/gpu_check.sh measures it on the GPU.
+            # slightly; benchmarks/gpu_check.py measures it on the GPU.
             result = admit("fp16", "model.fp16.onnx", {"precision": "fp16", "for": "cuda"})
             if not result["passed"]:  # CUDA then serves fp32; like int8, a variant that fails is left out
                 warnings.warn(f"fp16 failed the parity gate ({'; '.join(result['failures'])}); "

@@ -54,6 +54,11 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def default_window_stride(max_length: int) -> int:
+    """Half a window: every token is seen in two windows, away from a window edge in one of them."""
+    return max(1, (max_length - 2) // 2)  # 2: room for the two special tokens
+
+
 def split_windows(ids: list[int], special: list[int], max_length: int, stride: int) -> list[list[int]]:
     """Overlapping windows of at most max_length tokens, each keeping the leading and trailing special
     tokens ([CLS] ... [SEP], <s> ... </s>); the last window ends at the end of the text."""
@@ -82,8 +87,7 @@ class Classifier:
         if long_texts not in LONG_TEXT_MODES:
             raise ValueError(f"long_texts must be one of {LONG_TEXT_MODES}, got {long_texts!r}")
         self.long_texts = long_texts
-        body = self.max_length - 2  # room for the two special tokens
-        self.window_stride = window_stride or max(1, body // 2)
+        self.window_stride = window_stride or default_window_stride(self.max_length)
         self.io_binding = io_binding
         self.device = "cuda" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
         # The tokenizer runs without truncation in window mode: split_windows does the cutting.
