@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from cvguard import DEFAULT_DATA_ROOT
+from cvguard.contracts import RunDir
 
 CONFIG_HELP = "YAML run config (see configs/); omitted = built-in defaults"
 OVERRIDE_HELP = "config overrides as section.key=value, e.g. train.epochs=1 model.num_hidden_layers=4"
@@ -32,12 +33,11 @@ def cmd_data(args):
 
     config = _config(args)
     splits, report = build_splits(config.data, args.data_root)
-    run = config.run_path
-    (run / "data").mkdir(parents=True, exist_ok=True)
+    run = RunDir(config.run_path)
     for split, rows in splits.items():
-        write_jsonl(run / "data" / f"{split}.jsonl", rows)
-    write_json(run / "data" / "report.json", report)
-    save_config(config, run / "config.yaml")
+        write_jsonl(run.split(split), rows)
+    write_json(run.data_report, report)
+    save_config(config, run.config)
     print(json.dumps(report, ensure_ascii=False, indent=2))
 
 
@@ -46,8 +46,7 @@ def cmd_train(args):
     from cvguard.training.train import train
 
     config = _config(args)
-    config.run_path.mkdir(parents=True, exist_ok=True)
-    save_config(config, config.run_path / "config.yaml")
+    save_config(config, RunDir(config.run_path).config)
     print(json.dumps(train(config)))
 
 
@@ -64,7 +63,7 @@ def cmd_evaluate(args):
     if not args.skip_predict:
         predict_with_checkpoint(config)
     evaluate(config)
-    print(f"wrote {config.run_path / 'report.html'}, report.md and metrics.json")
+    print(f"wrote {RunDir(config.run_path).report_html}, the markdown report, metrics and model card")
 
 
 def cmd_report(args):
@@ -72,7 +71,7 @@ def cmd_report(args):
 
     config = run_config(args.run_dir, args.overrides)
     evaluate(config)
-    print(f"wrote {args.run_dir / 'report.html'}, report.md, metrics.json and thresholds.json")
+    print(f"wrote {RunDir(args.run_dir).report_html}, the markdown report, metrics and thresholds")
 
 
 def cmd_export(args):
@@ -80,8 +79,8 @@ def cmd_export(args):
 
     config = _config(args)
     manifest = export(config, args.out)
-    print(f"wrote artifact {args.out or config.run_path / 'artifact'} "
-          f"(variants: {', '.join(manifest['variants'])})")
+    print(f"wrote artifact {args.out or RunDir(config.run_path).artifact} "
+          f"(variants: {', '.join(manifest.variants)})")
 
 
 def read_input_texts(path: str | None, field: str) -> list[str]:
@@ -154,15 +153,14 @@ def cmd_run(args):
     args.out = None
     cmd_export(args)
     from cvguard.export.runtime import Classifier
-    from cvguard.evaluation.evaluate import load_split
 
-    config = _config(args)
-    rows = load_split(config.run_path, "test")[:20]
-    results = Classifier.load(config.run_path / "artifact").predict([r["text"] for r in rows])
-    write_jsonl(config.run_path / "sample_predictions.jsonl", results)
+    run = RunDir(_config(args).run_path)
+    rows = run.read_split("test")[:20]
+    results = Classifier.load(run.artifact).predict([r["text"] for r in rows])
+    write_jsonl(run.sample_predictions, results)
     for result in results[:5]:
         print(f"{result['labels'] or ['-']}  {result['text'][:60]}")
-    print(f"done: see {config.run_path / 'report.html'} and {config.run_path / 'artifact'}")
+    print(f"done: see {run.report_html} and {run.artifact}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,9 +35,10 @@ class DataConfig:
 class ModelConfig:
     # A Hub id (bert-base-chinese, hfl/chinese-roberta-wwm-ext, hfl/rbt3) or a local folder.
     model_name_or_path: str = "hfl/rbt3"
+    # A Hub branch, tag or commit to pin the base model to ("" = the default branch).
+    revision: str = ""
     # Keep only the first N encoder layers (0 = all): a cheap way to trade accuracy for speed.
     num_hidden_layers: int = 0
-    pooling: str = "mean"  # mean | cls
     max_length: int = 128
     dropout: float = 0.1
     # Undo evasive spellings before tokenising (cvguard/normalize.py): full-width, traditional, 傻*逼 ...

@@ -4,9 +4,8 @@ import hashlib
 from collections import Counter, defaultdict
 
 from cvguard.config import DEFAULT_DATA_ROOT, DataConfig
+from cvguard.contracts import SPLITS, get_source
 from cvguard.data.sources import read_source, source_folder
-
-SPLITS = ("train", "dev", "test")
 
 
 def stable_fraction(key: str) -> float:
@@ -81,6 +80,10 @@ def build_splits(config: DataConfig, data_root: str = DEFAULT_DATA_ROOT) -> tupl
     """Returns {split: examples} and a report of what was read and dropped."""
     examples = []
     read_counts = {}
+    for name in config.sources:
+        if get_source(name).test_only:
+            raise ValueError(f"data.sources: {name} is a test-only source (never trained on); "
+                             "list it under data.test_only_sources")
     for name in [*config.sources, *config.test_only_sources]:
         rows = read_source(name, source_folder(name, config.paths, data_root))
         if name in config.test_only_sources:

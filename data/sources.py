@@ -5,7 +5,7 @@ An example is a dict:
     labels:  {label_id: 1 | 0 | None}; None means unknown, and the loss and
              metrics skip it (see data/README.md for each source's mapping)
     groups:  target-group ids from configs/taxonomy.yaml
-    source:  cold | toxicn | mhc | seed
+    source:  a name from cvguard.contracts.SOURCES
     split:   train | test (train is split into train/dev later, in data/build.py)
     subset:  a finer slice for reports (COLD fine-grained label, MHC functionality, ...)
 """
@@ -13,10 +13,10 @@ An example is a dict:
 import csv
 import io
 import json
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from cvguard.contracts import COLD, MHC, SEED, TOXICN, get_source
 from cvguard.io import read_jsonl
 from cvguard.taxonomy import load_taxonomy
 
@@ -27,24 +27,6 @@ class DataError(ValueError):
     def __init__(self, path, row, problem):
         where = f"{path}" + (f", row {row}" if row is not None else "")
         super().__init__(f"{where}: {problem}")
-
-
-@dataclass(frozen=True)
-class Source:
-    name: str
-    folder: str  # folder name under ../shared/datasets
-    url: str  # where users with internet download it
-    licence: str
-    test_only: bool = False
-
-
-SOURCES = {
-    "cold": Source("cold", "COLD", "https://github.com/thu-coai/COLDataset (folder COLDataset/)", "Apache-2.0"),
-    "toxicn": Source("toxicn", "ToxiCN", "https://github.com/DUT-lujunyu/ToxiCN", "CC BY-NC-ND 4.0 (research use)"),
-    "mhc": Source("mhc", "MHC-Mandarin", "https://github.com/rewire-online/multilingual-hatecheck", "CC BY 4.0",
-                  test_only=True),
-    "seed": Source("seed", "seed", "bundled with cvguard (data/seed/)", "Apache-2.0"),
-}
 
 
 def make_labels(violent, **known) -> dict:
@@ -124,7 +106,7 @@ def read_cold(folder: Path) -> list[dict]:
                 if fine == 2:  # an attack on a region/gender/race group demeans it
                     labels = make_labels(1, discrimination=1)
             examples.append(dict(text=_text_field(path, row_no, row, "TEXT"), labels=labels, groups=groups,
-                                 source="cold", split=split, subset=subset))
+                                 source=COLD.name, split=split, subset=subset))
     return examples
 
 
@@ -173,7 +155,7 @@ def read_toxicn(folder: Path) -> list[dict]:
             if row["topic"] in TOXICN_TOPIC_GROUP:
                 groups.add(TOXICN_TOPIC_GROUP[row["topic"]])
             examples.append(dict(text=_text_field(path, row_no, row, "content"), labels=labels,
-                                 groups=sorted(groups), source="toxicn", split=split,
+                                 groups=sorted(groups), source=TOXICN.name, split=split,
                                  subset=TOXICN_EXPRESSION[expression]))
     return examples
 
@@ -206,7 +188,7 @@ def read_mhc(folder: Path) -> list[dict]:
         else:
             labels = make_labels(0)
         examples.append(dict(text=_text_field(path, row_no, row, "test_case"), labels=labels,
-                             groups=[MHC_TARGET_GROUP[target]] if target else [], source="mhc", split="test",
+                             groups=[MHC_TARGET_GROUP[target]] if target else [], source=MHC.name, split="test",
                              subset=functionality, target_ident=target))
     return examples
 
@@ -214,7 +196,7 @@ def read_mhc(folder: Path) -> list[dict]:
 # --- seed (authored, fully labelled) --------------------------------------------------
 
 def default_seed_folder() -> Path:
-    return Path(str(resources.files("cvguard.data") / "seed"))
+    return Path(str(resources.files("cvguard.data") / SEED.folder))
 
 
 def read_seed(folder: Path) -> list[dict]:
@@ -238,27 +220,25 @@ def read_seed(folder: Path) -> list[dict]:
             if row.get("hard_negative_for"):
                 subset = f"hard_negative:{row['hard_negative_for']}"
             examples.append(dict(text=_text_field(path, row_no, row, "text"), labels=labels,
-                                 groups=list(row.get("groups", [])), source="seed", split=split, subset=subset,
+                                 groups=list(row.get("groups", [])), source=SEED.name, split=split, subset=subset,
                                  theme=row.get("theme", "")))
     return examples
 
 
-READERS = {"cold": read_cold, "toxicn": read_toxicn, "mhc": read_mhc, "seed": read_seed}
+READERS = {COLD.name: read_cold, TOXICN.name: read_toxicn, MHC.name: read_mhc, SEED.name: read_seed}
 
 
 def source_folder(name: str, paths: dict[str, str], data_root: str) -> Path:
     if name in paths:
         return Path(paths[name])
-    if name == "seed":
+    if name == SEED.name:
         return default_seed_folder()
-    return Path(data_root) / SOURCES[name].folder
+    return Path(data_root) / get_source(name).folder
 
 
 def read_source(name: str, folder: Path) -> list[dict]:
-    if name not in READERS:
-        raise ValueError(f"unknown data source {name!r}; known: {sorted(READERS)}")
+    src = get_source(name)
     if not folder.is_dir():
-        src = SOURCES[name]
         raise FileNotFoundError(f"{name}: folder {folder} not found. Download it from {src.url} "
                                 f"(licence: {src.licence}) and set data.paths.{name}=FOLDER")
     return READERS[name](folder)

@@ -10,6 +10,7 @@
 
 import numpy as np
 
+from cvguard.contracts import COLD, MHC, TOXICN
 from cvguard.evaluation.metrics import auc, confusion_cis, rate_with_ci
 from cvguard.taxonomy import UNKNOWN, load_taxonomy
 
@@ -20,15 +21,15 @@ NON_IDENTITY = {"individual"}
 
 # Non-violent texts that must not be flagged: (source, subset) -> what they are.
 COUNTER_SPEECH = {
-    ("cold", "anti_bias"): "opposes bias (COLD anti-bias)",
-    ("mhc", "counter_quote_nh"): "quotes hate to denounce it",
-    ("mhc", "counter_ref_nh"): "refers to hate to denounce it",
+    (COLD.name, "anti_bias"): "opposes bias (COLD anti-bias)",
+    (MHC.name, "counter_quote_nh"): "quotes hate to denounce it",
+    (MHC.name, "counter_ref_nh"): "refers to hate to denounce it",
     # ToxiCN labels these toxic and we leave them unknown (data/README.md); the rate is shown, not judged.
-    ("toxicn", "reporting"): "relays hate to criticise it (ToxiCN reporting; labels unknown)",
+    (TOXICN.name, "reporting"): "relays hate to criticise it (ToxiCN reporting; labels unknown)",
 }
 IDENTITY_MENTIONS = {
-    ("mhc", "ident_neutral_nh"): "neutral identity mention",
-    ("mhc", "ident_pos_nh"): "positive identity mention",
+    (MHC.name, "ident_neutral_nh"): "neutral identity mention",
+    (MHC.name, "ident_pos_nh"): "positive identity mention",
 }
 
 
@@ -132,7 +133,7 @@ def our_labels(rows: list[dict]) -> str:
 def hatecheck(rows: list[dict], flagged: np.ndarray, resamples: int) -> dict | None:
     """HateCheck scoring with its own gold (`_h` / `_nh` functionality suffix): a case counts as
     predicted hateful when the overall label is flagged."""
-    idx = np.array([i for i, r in enumerate(rows) if r["source"] == "mhc"], dtype=int)
+    idx = np.array([i for i, r in enumerate(rows) if r["source"] == MHC.name], dtype=int)
     if len(idx) == 0:
         return None
     overall = load_taxonomy().overall

@@ -1,79 +1,58 @@
-"""The evaluation stage: score dev and test, pick thresholds on dev, then write metrics.json, thresholds.json
-and the report (report.md, report.html).
+"""The evaluation stage: score dev and test, pick thresholds on dev, then write the metrics, the thresholds,
+the report (markdown and HTML) and the model card.
 
-Probabilities are kept per model ("cvguard", "tfidf_baseline", ...) in RUN_DIR/predictions/, so the report
-can set any model beside any other on exactly the same rows. metrics.json holds every number the report
-shows; the report is rendered from it alone.
+Probabilities are kept per model ("cvguard", "tfidf_baseline", ...) under RunDir.predictions, so the report
+can set any model beside any other on exactly the same rows. The metrics hold every number the report
+shows; the report is rendered from them alone.
 """
 
 import dataclasses
 from pathlib import Path
 
-import numpy as np
-
 from cvguard.config import RunConfig, load_config
-from cvguard.io import read_jsonl, write_json
+from cvguard.contracts import EVAL_SPLITS, MODEL_NAME, RunDir, get_source
+from cvguard.io import write_json
 from cvguard.taxonomy import label_matrix, load_taxonomy
 from cvguard.evaluation.bias import COUNTER_SPEECH, IDENTITY_MENTIONS, flag_rates, hatecheck, source_bias
 from cvguard.evaluation.calibration import reliability
 from cvguard.evaluation.metrics import (choose_thresholds, flag_rate_by_subset, known_columns, label_metrics,
                                         pr_curve, slice_metrics)
 
-SPLITS = ("dev", "test")
-SOURCE_NAMES = {"cold": "COLD", "toxicn": "ToxiCN", "mhc": "MHC-Mandarin (HateCheck)", "seed": "seed corpus"}
-
-
-def load_split(run: Path, split: str) -> list[dict]:
-    path = run / "data" / f"{split}.jsonl"
-    return read_jsonl(path) if path.exists() else []
-
-
-def save_predictions(run: Path, model_name: str, split: str, probs: np.ndarray) -> None:
-    path = run / "predictions" / model_name / f"{split}.npy"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.npy")
-    np.save(tmp, probs)
-    tmp.replace(path)
-
-
-def load_predictions(run: Path, model_name: str, split: str) -> np.ndarray:
-    return np.load(run / "predictions" / model_name / f"{split}.npy")
-
-
 def predict_with_checkpoint(config: RunConfig) -> None:
-    """Scores dev and test with the trained PyTorch model in RUN_DIR/model."""
+    """Scores dev and test with the trained model in RUN_DIR/model."""
     import torch
 
     from cvguard.training.batching import predict_probs
-    from cvguard.training.model import load_classifier
+    from cvguard.training.model import load_model
 
-    run = config.run_path
-    model, tokenizer, meta = load_classifier(run / "model")
+    run = RunDir(config.run_path)
+    model, tokenizer, _ = load_model(run.require(run.model, "train CONFIG"))
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device)
-    for split in SPLITS:
-        rows = load_split(run, split)
-        probs = predict_probs(model, tokenizer, [r["text"] for r in rows], meta["max_length"],
-                              config.eval.batch_size, device, progress=True)
-        save_predictions(run, "cvguard", split, probs)
+    for split in EVAL_SPLITS:
+        rows = run.read_split(split)
+        probs = predict_probs(model, tokenizer, [r["text"] for r in rows], config.eval.batch_size, device,
+                              progress=True)
+        run.save_predictions(MODEL_NAME, split, probs)
 
 
 def report_blocks(rows: list[dict], test_only: list[str]) -> dict:
     """Test rows in the groups the report keeps apart: public data from the training sources (the same
-    distribution as dev, where the recall targets were set), each test-only suite, and the authored seed
-    corpus, which must never be mistaken for public data."""
-    present = list(dict.fromkeys(r["source"] for r in rows))
-    public = [s for s in present if s != "seed" and s not in test_only]
+    distribution as dev, where the recall targets were set), each test-only suite, and each authored corpus,
+    which must never be mistaken for public data."""
+    present = [get_source(name) for name in dict.fromkeys(r["source"] for r in rows)]
+    scored_only = [s for s in present if not s.authored and (s.test_only or s.name in test_only)]
+    public = [s for s in present if not s.authored and s not in scored_only]
     blocks = {}
     if public:
-        blocks["public"] = {"title": f"Public test data ({', '.join(SOURCE_NAMES.get(s, s) for s in public)})",
-                            "sources": public, "authored": False}
-    for source in (s for s in present if s in test_only and s != "seed"):
-        blocks[source] = {"title": f"{SOURCE_NAMES.get(source, source)}: test-only suite",
-                          "sources": [source], "authored": False}
-    if "seed" in present:
-        blocks["seed"] = {"title": "Authored seed corpus (written by this project, not public data)",
-                          "sources": ["seed"], "authored": True}
+        blocks["public"] = {"title": f"Public test data ({', '.join(s.display_name for s in public)})",
+                            "sources": [s.name for s in public], "authored": False}
+    for source in scored_only:
+        blocks[source.name] = {"title": f"{source.display_name}: test-only suite",
+                               "sources": [source.name], "authored": False}
+    for source in (s for s in present if s.authored):
+        blocks[source.name] = {"title": f"Authored {source.display_name} (written by this project, not public data)",
+                               "sources": [source.name], "authored": True}
     for block in blocks.values():
         block["idx"] = [i for i, r in enumerate(rows) if r["source"] in block["sources"]]
     return blocks
@@ -83,7 +62,8 @@ def verdict(result: dict, labels: list[str], min_support: int) -> dict:
     """The top of the report: does each label reach its recall target on test, and which groups are treated
     most unequally. Judged on public data when there is any, else on the authored corpus (and said so)."""
     blocks = result["blocks"]
-    name = "public" if "public" in blocks else "seed" if "seed" in blocks else next(iter(blocks))
+    authored = [name for name, block in blocks.items() if block["authored"]]
+    name = "public" if "public" in blocks else authored[0] if authored else next(iter(blocks))
     status = {}
     for label in labels:
         m = blocks[name]["labels"].get(label)
@@ -94,7 +74,7 @@ def verdict(result: dict, labels: list[str], min_support: int) -> dict:
             state = "meets" if m["recall"] >= target else "below"
         status[label] = {"target": target, "status": state, "support": m["support"] if m else 0,
                          "recall": m["recall"] if m else None, "recall_ci": m["recall_ci"] if m else None}
-    gaps = [{"source": source, "authored": source == "seed", "rate": kind.split("_")[0], **bias[kind]}
+    gaps = [{"source": source, "authored": get_source(source).authored, "rate": kind.split("_")[0], **bias[kind]}
             for source, bias in result["bias"].items() if bias for kind in ("fpr_gap", "fnr_gap") if bias[kind]]
     gaps.sort(key=lambda g: (g["authored"], -g["gap"]))
     return {"block": name, "authored": blocks[name]["authored"], "min_support": min_support, "labels": status,
@@ -106,15 +86,15 @@ def verdict(result: dict, labels: list[str], min_support: int) -> dict:
 
 def evaluate_predictions(config: RunConfig, model_name: str, rows: dict, y: dict) -> dict:
     """Thresholds from dev; metrics on dev and test; on test also per block, per group, calibration."""
-    run, ec = config.run_path, config.eval
+    run, ec = RunDir(config.run_path), config.eval
     labels = list(load_taxonomy().labels)
-    probs = {split: load_predictions(run, model_name, split) for split in SPLITS}
+    probs = {split: run.load_predictions(model_name, split) for split in EVAL_SPLITS}
     thresholds = choose_thresholds(labels, y["dev"], probs["dev"], ec.threshold_policy, ec.target_recall,
                                    ec.target_recall_per_label)
     cut = {name: t["threshold"] for name, t in thresholds.items()}
     resamples, min_support = ec.bootstrap_resamples, ec.min_support
     result = {"model": model_name, "eval_config": dataclasses.asdict(ec), "thresholds": thresholds, "splits": {}}
-    for split in SPLITS:
+    for split in EVAL_SPLITS:
         if not rows[split]:
             continue
         result["splits"][split] = {
@@ -155,21 +135,27 @@ def evaluate_predictions(config: RunConfig, model_name: str, rows: dict, y: dict
 def evaluate(config: RunConfig, models: list[str] | None = None) -> dict:
     from cvguard.evaluation.report import write_report
 
-    run = config.run_path
+    from cvguard.evaluation.model_card import write_model_card
+
+    run = RunDir(config.run_path)
     if models is None:
-        models = sorted(p.name for p in (run / "predictions").iterdir() if p.is_dir())
+        models = run.prediction_models()
+    if not models:
+        raise FileNotFoundError(f"{run.predictions_root} holds no predictions; run `cvguard evaluate CONFIG`")
     labels = list(load_taxonomy().labels)
-    rows = {split: load_split(run, split) for split in SPLITS}
-    y = {split: label_matrix(rows[split], labels) for split in SPLITS}
+    rows = {split: run.read_split(split, required=True) for split in EVAL_SPLITS}
+    y = {split: label_matrix(rows[split], labels) for split in EVAL_SPLITS}
     results = {name: evaluate_predictions(config, name, rows, y) for name in models}
-    write_json(run / "metrics.json", results)
-    if "cvguard" in results:
-        write_json(run / "thresholds.json", {k: v["threshold"] for k, v in results["cvguard"]["thresholds"].items()})
+    write_json(run.metrics, results)
+    if MODEL_NAME in results:
+        write_json(run.thresholds, {k: v["threshold"] for k, v in results[MODEL_NAME]["thresholds"].items()})
+        if run.model.is_dir():
+            write_model_card(run, config, results)
     write_report(run, results)
     return results
 
 
 def run_config(run_dir: str | Path, overrides: list[str] = ()) -> RunConfig:
-    """The config a run was made with (RUN_DIR/config.yaml, else the defaults), pointed at run_dir."""
-    path = Path(run_dir) / "config.yaml"
+    """The config a run was made with (its config.yaml, else the defaults), pointed at run_dir."""
+    path = RunDir(Path(run_dir)).config
     return load_config(path if path.is_file() else None, [*overrides, f"run_dir={run_dir}"])

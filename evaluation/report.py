@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from cvguard.contracts import RunDir, get_source
 from cvguard.evaluation.bias import ordered_groups
 from cvguard.io import atomic_write_text
 from cvguard.taxonomy import load_taxonomy
@@ -23,7 +24,10 @@ from cvguard.taxonomy import load_taxonomy
 PRIMARY = "cvguard"
 MODEL_COLORS = {"cvguard": "#2b6cb0", "tfidf_baseline": "#c05621"}
 STATUS = {"meets": ("meets target", "ok"), "below": ("below target", "bad"), "too_few": ("too little data", "warn")}
-SOURCE_NAMES = {"cold": "COLD", "toxicn": "ToxiCN", "mhc": "MHC-Mandarin", "seed": "seed corpus (authored)"}
+
+
+def source_name(name: str) -> str:
+    return get_source(name).display_name
 
 
 # --- formatting ------------------------------------------------------------------------------------------
@@ -259,7 +263,7 @@ def verdict_section(results: dict, labels: list[str]) -> list[tuple]:
              f"{listed(v['too_few'], recall=False)}."]
     gaps = [g for g in v["largest_gaps"] if not g["authored"]][:3]
     for g in gaps:
-        items.append(f"Group gap, {SOURCE_NAMES.get(g['source'], g['source'])} {g['rate'].upper()}: "
+        items.append(f"Group gap, {source_name(g['source'])} {g['rate'].upper()}: "
                      f"{g['high_group']} {pct(g['high'])} vs {g['low_group']} {pct(g['low'])} "
                      f"({100 * g['gap']:.1f} points).")
     page.append(("ul", items))
@@ -280,7 +284,7 @@ def verdict_section(results: dict, labels: list[str]) -> list[tuple]:
             bias = results[model]["bias"].get(g["source"]) or {}
             other = bias.get(f"{g['rate']}_gap")
             if other:
-                rows.append([SOURCE_NAMES.get(g["source"], g["source"]), g["rate"].upper(), model,
+                rows.append([source_name(g["source"]), g["rate"].upper(), model,
                              f"{100 * other['gap']:.1f} pts", f"{other['high_group']} {pct(other['high'])}",
                              f"{other['low_group']} {pct(other['low'])}", num(bias.get("final"))])
     if rows:
@@ -349,8 +353,8 @@ def bias_section(results: dict) -> list[tuple]:
                   "group at each model's shipped threshold. A text is in a group when it mentions that group "
                   "(COLD topic, ToxiCN target and topic, MHC target).")]
     for source in sources:
-        authored = source == "seed"
-        page.append(("h3", f"{SOURCE_NAMES.get(source, source)}" + (" — authored data" if authored else "")))
+        authored = get_source(source).authored
+        page.append(("h3", f"{source_name(source)}" + (" — authored data" if authored else "")))
         auc_rows, rate_rows, summary = [], [], []
         for model in models:
             bias = results[model]["bias"].get(source)
@@ -399,7 +403,7 @@ def flag_section(results: dict) -> list[tuple]:
         for model in models:
             mine = next(e for e in results[model][key] if (e["source"], e["subset"]) == (entry["source"],
                                                                                          entry["subset"]))
-            rows.append([kind, SOURCE_NAMES.get(entry["source"], entry["source"]), entry["subset"], entry["what"],
+            rows.append([kind, source_name(entry["source"]), entry["subset"], entry["what"],
                          model, str(mine["n"]), pct_ci(mine["rate"], mine["rate_ci"])])
             group_rows.append([f"{entry['source']}:{entry['subset']}", model] + [
                 f"{pct(mine['by_group'][g]['rate'])} of {mine['by_group'][g]['n']}" if g in mine["by_group"] else "–"
@@ -540,8 +544,8 @@ def to_html(page: list[tuple]) -> str:
             f"<style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
-def write_report(run: Path, results: dict) -> None:
+def write_report(run: RunDir, results: dict) -> None:
     """Writes RUN_DIR/report.md and RUN_DIR/report.html from the metrics of every model."""
-    page = build_page(results, Path(run).name)
-    atomic_write_text(Path(run) / "report.md", to_markdown(page))
-    atomic_write_text(Path(run) / "report.html", to_html(page))
+    page = build_page(results, run.root.name)
+    atomic_write_text(run.report_md, to_markdown(page))
+    atomic_write_text(run.report_html, to_html(page))

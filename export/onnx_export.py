@@ -14,16 +14,15 @@ macro-F1 against the gold labels. The agreement of the worst single label and ma
 too. A variant that fails is not written: fp32 failing fails the export; an int8 or fp16 variant that fails
 is left out with a warning (`export.require_int8` makes a missing int8 fatal).
 
-The artifact folder holds the variants, tokenizer.json, labels.json, thresholds.json and manifest.json.
-It is built in a temporary folder and swapped in only when everything succeeded, so a failed export
-leaves the previous artifact untouched.
+The artifact folder holds the variants, the tokenizer, labels, thresholds, the model card and the manifest
+(cvguard.contracts.Manifest), which lists every file with its sha256. It is built in a staging folder and
+swapped in only when everything succeeded, so a failed export leaves the previous artifact untouched.
 """
 
 import json
 import random
 import re
 import shutil
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -31,16 +30,20 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
+from onnxruntime.quantization import QuantType, quantize_dynamic
+from onnxruntime.transformers.onnx_model import OnnxModel
+from onnxruntime.transformers.optimizer import optimize_model
 
 from cvguard import __version__
 from cvguard.config import ExportConfig, RunConfig
-from cvguard.export.runtime import MANIFEST, Classifier, default_window_stride, sha256_of
-from cvguard.io import write_json
-from cvguard.taxonomy import label_matrix
+from cvguard.contracts import (ARTIFACT_LABELS, ARTIFACT_MODEL_CARD, ARTIFACT_THRESHOLDS, ARTIFACT_TOKENIZER,
+                               Manifest, RunDir, Variant)
+from cvguard.evaluation.metrics import binary_metrics
+from cvguard.export.runtime import Classifier, default_window_stride, sha256_of
+from cvguard.io import replace_dir, staging_dir, write_json
+from cvguard.taxonomy import UNKNOWN, label_matrix
 from cvguard.training.batching import predict_probs
-from cvguard.training.model import load_classifier
-
-FORMAT_VERSION = 2  # 2: fused fp32, int8 presets, fp16, long_texts, per-variant parity gate
+from cvguard.training.model import load_model
 
 # Dynamic int8 settings, fastest first; export tries `export.int8_presets` in order and keeps the first
 # that passes the gate. Activations are always uint8, quantised per batch at run time. Weights per output
@@ -67,25 +70,28 @@ class ParityError(RuntimeError):
     """A variant disagrees with PyTorch beyond the gate; the artifact was not written."""
 
 
-def _eager_attention(model: torch.nn.Module) -> None:
-    # SDPA exports as a decomposed graph with NaN guards that the attention fusion does not match.
-    encoder = model.encoder
-    if hasattr(encoder, "set_attn_implementation"):
-        encoder.set_attn_implementation("eager")
-    else:
-        encoder.config._attn_implementation = "eager"
+class LogitsOnly(torch.nn.Module):
+    """The Hugging Face model with plain tensors in and the logits out: the graph's one output."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
 
 
 def export_onnx(model: torch.nn.Module, path: Path, opset: int, pad_id: int) -> None:
     model.eval()
-    _eager_attention(model)
+    # SDPA exports as a decomposed graph with NaN guards that the attention fusion does not match.
+    model.set_attn_implementation("eager")
     dummy = (torch.full((2, 8), pad_id, dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
     dummy[0][:, :4] = 5  # any real ids; the values only have to be valid
     # The TorchScript exporter gives the classic graph that onnxruntime's transformer fusions and
     # dynamic quantisation are tuned for.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TracerWarnings about shape-dependent Python branches
-        torch.onnx.export(model, dummy, str(path), input_names=["input_ids", "attention_mask"],
+        torch.onnx.export(LogitsOnly(model), dummy, str(path), input_names=["input_ids", "attention_mask"],
                           output_names=["logits"], opset_version=opset, dynamo=False,
                           dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
                                         "attention_mask": {0: "batch", 1: "sequence"}, "logits": {0: "batch"}})
@@ -93,16 +99,12 @@ def export_onnx(model: torch.nn.Module, path: Path, opset: int, pad_id: int) -> 
 
 def optimize_fp32(source: Path, target: Path, num_heads: int, hidden_size: int) -> dict:
     """Fuses the transformer graph for onnxruntime; returns the count of each fused operator."""
-    from onnxruntime.transformers.optimizer import optimize_model
-
     optimized = optimize_model(str(source), model_type="bert", num_heads=num_heads, hidden_size=hidden_size)
     optimized.save_model_to_file(str(target))
     return {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
 
 
 def quantize_int8(source: Path, target: Path, preset: dict) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     nodes = [node.name for node in onnx.load(str(source), load_external_data=False).graph.node]
     exclude = [n for n in nodes if any(re.search(pattern, n) for pattern in preset["exclude"])]
     weight_type = {"qint8": QuantType.QInt8, "quint8": QuantType.QUInt8}[preset["weight_type"]]
@@ -114,32 +116,25 @@ def quantize_int8(source: Path, target: Path, preset: dict) -> None:
 
 
 def convert_fp16(source: Path, target: Path) -> None:
-    from onnxruntime.transformers.onnx_model import OnnxModel
-
     model = OnnxModel(onnx.load(str(source)))
     model.convert_float_to_float16(keep_io_types=True)  # int64 ids in, fp32 logits out
     model.save_model_to_file(str(target))
 
 
-def parity_set(run: Path, labels: list[str], limit: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
+def parity_set(run: RunDir, labels: list[str], limit: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
     """Up to `limit` held-out texts with their gold labels: a seeded sample of test, topped up from dev."""
-    from cvguard.evaluation.evaluate import load_split
-
     rows = []
     for split in ("test", "dev"):
-        pool = load_split(run, split)
+        pool = run.read_split(split)
         random.Random(seed).shuffle(pool)
         rows += pool[:limit - len(rows)]
     if not rows:
-        raise ValueError(f"{run}/data has no dev or test rows to check parity on; run `cvguard data` first")
+        raise ValueError(f"{run.data} has no dev or test rows to check parity on; run `cvguard data` first")
     return [r["text"] for r in rows], label_matrix(rows, labels)
 
 
 def parity(reference: np.ndarray, probs: np.ndarray, thresholds: np.ndarray, gold: np.ndarray) -> dict:
     """How far a variant's probabilities and flags are from PyTorch's on the same texts."""
-    from cvguard.evaluation.metrics import binary_metrics
-    from cvguard.taxonomy import UNKNOWN
-
     agree = (reference >= thresholds) == (probs >= thresholds)
     known = gold[:, 0] != UNKNOWN  # column 0 is the overall label
     f1 = [binary_metrics(gold[known, 0], p[known, 0], float(thresholds[0]))["macro_f1"] for p in (reference, probs)]
@@ -163,13 +158,12 @@ def gate_failures(metrics: dict, ec: ExportConfig) -> list[str]:
     return failures
 
 
-def export(config: RunConfig, out_dir: Path | None = None) -> dict:
-    run, ec = config.run_path, config.export
-    out_dir = Path(out_dir or run / "artifact")
-    model, tokenizer, meta = load_classifier(run / "model")
-    labels = meta["labels"]
-    thresholds_path = run / "thresholds.json"
-    thresholds = json.loads(thresholds_path.read_text()) if thresholds_path.exists() else {n: 0.5 for n in labels}
+def export(config: RunConfig, out_dir: Path | None = None) -> Manifest:
+    run, ec = RunDir(config.run_path), config.export
+    out_dir = Path(out_dir or run.artifact)
+    model, tokenizer, settings = load_model(run.require(run.model, "train CONFIG"))
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    thresholds = run.read_thresholds(labels)
     cut = np.array([thresholds[n] for n in labels], dtype=np.float32)
     if ec.long_texts not in ("window", "truncate"):
         raise ValueError(f"export.long_texts must be 'window' or 'truncate', got {ec.long_texts!r}")
@@ -177,56 +171,57 @@ def export(config: RunConfig, out_dir: Path | None = None) -> dict:
     texts, gold = parity_set(run, labels, ec.parity_texts)
     if len(texts) < ec.parity_texts:
         print(f"warning: only {len(texts)} held-out texts for the parity gate (asked for {ec.parity_texts})")
-    reference = predict_probs(model, tokenizer, texts, meta["max_length"], 32)
+    reference = predict_probs(model, tokenizer, texts, 32)
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging = staging_dir(out_dir)
     try:
-        tokenizer.backend_tokenizer.save(str(staging / "tokenizer.json"))
-        write_json(staging / "labels.json", labels)
-        write_json(staging / "thresholds.json", thresholds)
-        encoder_config = model.encoder.config
-        manifest = {
-            "format_version": FORMAT_VERSION, "cvguard_version": __version__,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "base_model": meta["base_model"], "labels": labels, "thresholds": thresholds,
-            "tokenizer": {"file": "tokenizer.json", "sha256": sha256_of(staging / "tokenizer.json")},
-            "max_length": meta["max_length"], "pad_token_id": tokenizer.pad_token_id,
-            "normalize": meta.get("normalize", False),  # the runtime applies cvguard/normalize.py when true
-            "long_texts": {"mode": ec.long_texts,
-                           "stride": ec.window_stride or default_window_stride(meta["max_length"])},
-            "opset": ec.opset, "onnxruntime_fusions": {},
-            "parity_gate": {"texts": len(texts), "from": "held-out test split, then dev; seeded sample",
-                            "reference": "PyTorch fp32 eager, truncation", "min_label_agreement": ec.min_label_agreement,
-                            "max_macro_f1_diff": ec.max_macro_f1_diff, "max_prob_diff": ec.max_prob_diff},
-            "variants": {}, "default_variant": {},
-        }
+        tokenizer.backend_tokenizer.save(str(staging / ARTIFACT_TOKENIZER))
+        write_json(staging / ARTIFACT_LABELS, labels)
+        write_json(staging / ARTIFACT_THRESHOLDS, thresholds)
+        if run.model_card.exists():
+            shutil.copyfile(run.model_card, staging / ARTIFACT_MODEL_CARD)
+        manifest = Manifest(
+            labels=labels, thresholds=thresholds, max_length=settings.max_length,
+            pad_token_id=tokenizer.pad_token_id,
+            normalize=settings.normalize,  # the runtime applies cvguard/normalize.py when true
+            long_texts=ec.long_texts, window_stride=ec.window_stride or default_window_stride(settings.max_length),
+            base_model=settings.base_model, cvguard_version=__version__,
+            created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), opset=ec.opset,
+            files={name: sha256_of(staging / name) for name in
+                   (ARTIFACT_TOKENIZER, ARTIFACT_LABELS, ARTIFACT_THRESHOLDS, ARTIFACT_MODEL_CARD)
+                   if (staging / name).exists()},
+            build={"revision": settings.revision, "onnxruntime_fusions": {},
+                   "parity_gate": {"texts": len(texts), "from": "held-out test split, then dev; seeded sample",
+                                   "reference": "PyTorch fp32 eager, truncation",
+                                   "min_label_agreement": ec.min_label_agreement,
+                                   "max_macro_f1_diff": ec.max_macro_f1_diff, "max_prob_diff": ec.max_prob_diff}})
 
-        def admit(name: str, file: str, spec: dict) -> dict:
+        def admit(name: str, file: str, precision: str, details: dict) -> dict:
             """Scores a variant through the runtime; keeps it in the manifest only if it passes the gate."""
-            spec = {"file": file, "sha256": sha256_of(staging / file), "bytes": (staging / file).stat().st_size, **spec}
-            manifest["variants"][name] = spec
-            write_json(staging / MANIFEST, manifest)
+            variant = Variant(file=file, sha256=sha256_of(staging / file), bytes=(staging / file).stat().st_size,
+                              precision=precision, details=details)
+            manifest.variants[name] = variant
+            manifest.write(staging)
             classifier = Classifier.load(staging, variant=name, long_texts="truncate")
-            spec["parity_vs_pytorch"] = parity(reference, classifier.predict_proba(texts), cut, gold)
-            spec["parity_provider"] = "CPUExecutionProvider"
-            failures = gate_failures(spec["parity_vs_pytorch"], ec)
+            details["parity_vs_pytorch"] = parity(reference, classifier.predict_proba(texts), cut, gold)
+            details["parity_provider"] = "CPUExecutionProvider"
+            failures = gate_failures(details["parity_vs_pytorch"], ec)
             print(f"parity {name}: {'FAIL ' + '; '.join(failures) if failures else 'pass'} "
-                  f"{json.dumps(spec['parity_vs_pytorch'])}")
+                  f"{json.dumps(details['parity_vs_pytorch'])}")
             if failures:
-                del manifest["variants"][name]
+                del manifest.variants[name]
                 (staging / file).unlink()
-            return {"passed": not failures, "failures": failures, "parity": spec["parity_vs_pytorch"]}
+            return {"passed": not failures, "failures": failures, "parity": details["parity_vs_pytorch"]}
 
         export_onnx(model, staging / "plain.onnx", ec.opset, tokenizer.pad_token_id)
         if ec.optimize:
-            manifest["onnxruntime_fusions"] = optimize_fp32(staging / "plain.onnx", staging / "model.onnx",
-                                                            encoder_config.num_attention_heads,
-                                                            encoder_config.hidden_size)
+            manifest.build["onnxruntime_fusions"] = optimize_fp32(staging / "plain.onnx", staging / "model.onnx",
+                                                                  model.config.num_attention_heads,
+                                                                  model.config.hidden_size)
             (staging / "plain.onnx").unlink()
         else:
             (staging / "plain.onnx").rename(staging / "model.onnx")
-        result = admit("fp32", "model.onnx", {"precision": "fp32", "optimized": ec.optimize})
+        result = admit("fp32", "model.onnx", "fp32", {"optimized": ec.optimize})
         if not result["passed"]:
             raise ParityError(f"fp32 ONNX disagrees with PyTorch: {'; '.join(result['failures'])}")
 
@@ -237,8 +232,8 @@ def export(config: RunConfig, out_dir: Path | None = None) -> dict:
                     raise ValueError(f"unknown int8 preset {preset_name!r}; known: {sorted(INT8_PRESETS)}")
                 preset = INT8_PRESETS[preset_name]
                 quantize_int8(staging / "model.onnx", staging / "model.int8.onnx", preset)
-                result = admit("int8", "model.int8.onnx", {"precision": "int8", "preset": preset_name,
-                                                           "settings": preset, "rejected_presets": tried})
+                result = admit("int8", "model.int8.onnx", "int8", {"preset": preset_name, "settings": preset,
+                                                                   "rejected_presets": tried})
                 if result["passed"]:
                     break
                 tried.append({"preset": preset_name, "failures": result["failures"]})
@@ -248,34 +243,24 @@ def export(config: RunConfig, out_dir: Path | None = None) -> dict:
                     raise ParityError(message)
                 # A small or unusual model can be too sensitive for dynamic int8: ship fp32 rather than nothing.
                 warnings.warn(message + "; the artifact has no int8 variant and serves fp32 on CPU", stacklevel=2)
-                manifest["int8_rejected_presets"] = tried
+                manifest.build["int8_rejected_presets"] = tried
 
         if ec.fp16:
             convert_fp16(staging / "model.onnx", staging / "model.fp16.onnx")
             # onnxruntime runs fp16 on the CPU too (slowly): the gate is real, CUDA's rounding may differ
             # slightly; benchmarks/gpu_check.py measures it on the GPU.
-            result = admit("fp16", "model.fp16.onnx", {"precision": "fp16", "for": "cuda"})
+            result = admit("fp16", "model.fp16.onnx", "fp16", {"for": "cuda"})
             if not result["passed"]:  # CUDA then serves fp32; like int8, a variant that fails is left out
                 warnings.warn(f"fp16 failed the parity gate ({'; '.join(result['failures'])}); "
                               "the artifact has no fp16 variant", stacklevel=2)
-                manifest["fp16_rejected"] = result["failures"]
+                manifest.build["fp16_rejected"] = result["failures"]
 
-        variants = manifest["variants"]
-        manifest["default_variant"] = {"cpu": "int8" if "int8" in variants else "fp32",
-                                       "cuda": "fp16" if "fp16" in variants else "fp32"}
-        write_json(staging / MANIFEST, manifest)
-        _swap_in(staging, out_dir)
+        variants = manifest.variants
+        manifest.default_variant = {"cpu": "int8" if "int8" in variants else "fp32",
+                                    "cuda": "fp16" if "fp16" in variants else "fp32"}
+        manifest.write(staging)
+        replace_dir(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
-
-
-def _swap_in(staging: Path, target: Path) -> None:
-    """Replaces `target` with `staging`; the old artifact is removed only once the new one is in place."""
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    staging.rename(target)
-    shutil.rmtree(old, ignore_errors=True)

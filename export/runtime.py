@@ -16,7 +16,6 @@ and non-strings are rejected with the offending index.
 """
 
 import hashlib
-import json
 import warnings
 from pathlib import Path
 
@@ -24,9 +23,9 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from cvguard.contracts import ARTIFACT_TOKENIZER, Manifest
 from cvguard.normalize import normalize_text
 
-MANIFEST = "manifest.json"
 LONG_TEXT_MODES = ("window", "truncate")
 
 
@@ -36,6 +35,22 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class ArtifactError(ValueError):
+    """A file of the artifact is missing, outside it, or not the file the manifest recorded."""
+
+
+def verified_file(folder: Path, name: str, sha256: str | None) -> Path:
+    """The path of `name` inside the artifact, checked against the manifest's sha256."""
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise ArtifactError(f"{folder}: manifest names {name!r}, which is outside the artifact folder")
+    if not path.is_file():
+        raise ArtifactError(f"{folder / name}: listed in the manifest but missing; re-export the artifact")
+    if sha256 is not None and sha256_of(path) != sha256:
+        raise ArtifactError(f"{folder / name}: sha256 does not match the manifest; the artifact is corrupt")
+    return path
 
 
 def validate_texts(texts) -> list[str]:
@@ -73,17 +88,17 @@ def split_windows(ids: list[int], special: list[int], max_length: int, stride: i
 
 
 class Classifier:
-    def __init__(self, session: ort.InferenceSession, tokenizer: Tokenizer, manifest: dict,
+    def __init__(self, session: ort.InferenceSession, tokenizer: Tokenizer, manifest: Manifest,
                  long_texts: str = "truncate", window_stride: int = 0, io_binding: bool = False,
                  variant: str | None = None):
         self.session = session
         self.variant = variant
         self.tokenizer = tokenizer
         self.manifest = manifest
-        self.labels: list[str] = manifest["labels"]
-        self.thresholds = np.array([manifest["thresholds"][name] for name in self.labels], dtype=np.float32)
-        self.pad_id: int = manifest["pad_token_id"]
-        self.max_length: int = manifest["max_length"]
+        self.labels: list[str] = manifest.labels
+        self.thresholds = np.array([manifest.thresholds[name] for name in self.labels], dtype=np.float32)
+        self.pad_id: int = manifest.pad_token_id
+        self.max_length: int = manifest.max_length
         if long_texts not in LONG_TEXT_MODES:
             raise ValueError(f"long_texts must be one of {LONG_TEXT_MODES}, got {long_texts!r}")
         self.long_texts = long_texts
@@ -106,12 +121,10 @@ class Classifier:
         long_texts, window_stride: override the manifest's "window" | "truncate" choice.
         io_binding: bind inputs and outputs to the device explicitly; default on for CUDA.
         spin_wait: onnxruntime's threads spin between calls (lowest latency for back-to-back batches); off
-        for a server sharing its cores with an event loop, where the spinning starves everything else."""
+        for a server sharing its cores with an event loop, where the spinning starves everything else.
+        verify: check every file the manifest lists against its sha256 before using any of them."""
         folder = Path(artifact_dir)
-        manifest_path = folder / MANIFEST
-        if not manifest_path.is_file():
-            raise FileNotFoundError(f"{manifest_path} not found: is {folder} a cvguard artifact?")
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest = Manifest.read(folder)
         if device not in ("cpu", "cuda"):
             raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
         cuda = device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers()
@@ -119,14 +132,14 @@ class Classifier:
             warnings.warn("CUDA requested but onnxruntime has no CUDAExecutionProvider "
                           "(install onnxruntime-gpu); running on CPU", stacklevel=2)
 
-        variants = manifest["variants"]
-        defaults = manifest["default_variant"]
-        variant = variant or defaults.get("cuda" if cuda else "cpu", next(iter(variants)))
+        variants = manifest.variants
+        variant = variant or manifest.default_variant.get("cuda" if cuda else "cpu", next(iter(variants)))
         if variant not in variants:
             raise ValueError(f"variant {variant!r} not in {folder}; available: {sorted(variants)}")
-        model_path = folder / variants[variant]["file"]
-        if verify and sha256_of(model_path) != variants[variant]["sha256"]:
-            raise ValueError(f"{model_path}: sha256 does not match the manifest; the artifact is corrupt")
+        checksum = (lambda digest: digest) if verify else (lambda digest: None)
+        model_path = verified_file(folder, variants[variant].file, checksum(variants[variant].sha256))
+        files = {name: verified_file(folder, name, checksum(digest)) for name, digest in manifest.files.items()}
+        tokenizer_path = files.get(ARTIFACT_TOKENIZER) or verified_file(folder, ARTIFACT_TOKENIZER, None)
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_threads
@@ -139,17 +152,19 @@ class Classifier:
             warnings.warn("CUDAExecutionProvider failed to initialise (CUDA/cuDNN libraries?); running on CPU",
                           stacklevel=2)
 
-        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        try:
+            tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        except Exception as e:  # tokenizers raises a bare Exception for a malformed file
+            raise ArtifactError(f"{tokenizer_path}: not a valid tokenizer file ({e})") from None
         tokenizer.no_padding()
-        long = manifest.get("long_texts", {"mode": "truncate"})  # format 1 artifacts always truncated
-        return cls(session, tokenizer, manifest, long_texts or long["mode"],
-                   window_stride or long.get("stride", 0),
+        return cls(session, tokenizer, manifest, long_texts or manifest.long_texts,
+                   window_stride or manifest.window_stride,
                    io_binding=session.get_providers()[0] == "CUDAExecutionProvider" if io_binding is None else io_binding,
                    variant=variant)
 
     def encode(self, texts: list[str]) -> tuple[list[list[int]], np.ndarray]:
         """Token id rows to score, and for each row the index of the text it belongs to."""
-        if self.manifest.get("normalize"):  # the model was trained on normalised text (cvguard/normalize.py)
+        if self.manifest.normalize:  # the model was trained on normalised text (cvguard/normalize.py)
             texts = [normalize_text(t) for t in texts]
         encodings = self.tokenizer.encode_batch(texts)
         if self.long_texts == "truncate":

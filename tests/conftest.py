@@ -94,3 +94,29 @@ def tiny_config(tmp_path, tiny_model_dir, seed_dir):
                               # flips flags: gate these runs on the probabilities, not on flag agreement.
                               "export.min_label_agreement=0", "export.max_macro_f1_diff=1",
                               "export.max_prob_diff=0.05"])
+
+
+def make_run(root, model_dir, max_length=32, overrides=()):
+    """A run folder as `cvguard train` leaves it: the model (a tiny random BERT classifier whose head is scaled
+    up, so its probabilities spread instead of all sitting at 0.5) and held-out dev and test splits."""
+    import torch
+
+    from cvguard.config import load_config
+    from cvguard.contracts import RunDir
+    from cvguard.io import write_jsonl
+    from cvguard.taxonomy import load_taxonomy
+    from cvguard.training.model import build_model, save_model
+
+    config = load_config(None, [f"run_dir={root}", f"model.model_name_or_path={model_dir}",
+                                f"model.max_length={max_length}", *overrides])
+    run = RunDir(root)
+    torch.manual_seed(0)
+    model, tokenizer, _ = build_model(config.model, list(load_taxonomy().labels))
+    with torch.no_grad():
+        model.classifier.weight *= 30
+    save_model(model, tokenizer, run.model)
+    for split, variants in (("test", range(3)), ("dev", range(3, 5))):
+        rows = [seed_row(i, f"{text}{v}号", int(text in VIOLENT_TEXTS), split, "t")
+                for v in variants for i, text in enumerate(VIOLENT_TEXTS + SAFE_TEXTS)]
+        write_jsonl(run.split(split), rows)
+    return config

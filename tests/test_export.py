@@ -7,32 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SAFE_TEXTS, VIOLENT_TEXTS, seed_row
+from conftest import SAFE_TEXTS, VIOLENT_TEXTS, make_run
+from cvguard.contracts import ARTIFACT_TOKENIZER, MANIFEST_FILE, Manifest, RunDir
 from cvguard.export.onnx_export import ParityError, export, gate_failures, parity
 from cvguard.export.runtime import Classifier, sha256_of
-
-
-def make_run(root, model_dir, max_length=32, overrides=()):
-    """A run folder as `cvguard train` leaves it: model/ (a tiny random BERT whose head is scaled up, so
-    its probabilities spread instead of all sitting at 0.5) and held-out data/{dev,test}.jsonl."""
-    from cvguard.config import load_config
-    from cvguard.io import write_jsonl
-    from cvguard.taxonomy import load_taxonomy
-    from cvguard.training.model import build_classifier, save_classifier
-
-    config = load_config(None, [f"run_dir={root}", f"model.model_name_or_path={model_dir}",
-                                f"model.max_length={max_length}", *overrides])
-    labels = list(load_taxonomy().labels)
-    torch.manual_seed(0)
-    model, tokenizer = build_classifier(config.model, labels)
-    with torch.no_grad():
-        model.head.weight *= 30
-    save_classifier(model, tokenizer, labels, config.model, root / "model")
-    for split, variants in (("test", range(3)), ("dev", range(3, 5))):
-        rows = [seed_row(i, f"{text}{v}号", int(text in VIOLENT_TEXTS), split, "t")
-                for v in variants for i, text in enumerate(VIOLENT_TEXTS + SAFE_TEXTS)]
-        write_jsonl(root / "data" / f"{split}.jsonl", rows)
-    return config
 
 
 @pytest.fixture(scope="module")
@@ -43,36 +21,37 @@ def exported(tmp_path_factory, tiny_model_dir):
 
 def test_manifest_records_variants_checksums_labels_and_parity(exported):
     config, manifest = exported
-    artifact = config.run_path / "artifact"
-    assert set(manifest["variants"]) == {"fp32", "int8", "fp16"}
-    assert manifest["default_variant"] == {"cpu": "int8", "cuda": "fp16"}
-    for spec in manifest["variants"].values():
-        assert sha256_of(artifact / spec["file"]) == spec["sha256"]
-        assert spec["parity_vs_pytorch"]["n_texts"] == 80
-        assert spec["parity_vs_pytorch"]["label_agreement"] >= 0.99
-    int8 = manifest["variants"]["int8"]
+    artifact = RunDir(config.run_path).artifact
+    assert set(manifest.variants) == {"fp32", "int8", "fp16"}
+    assert manifest.default_variant == {"cpu": "int8", "cuda": "fp16"}
+    for spec in manifest.variants.values():
+        assert sha256_of(artifact / spec.file) == spec.sha256
+        assert spec.details["parity_vs_pytorch"]["n_texts"] == 80
+        assert spec.details["parity_vs_pytorch"]["label_agreement"] >= 0.99
+    int8 = manifest.variants["int8"].details
     tried = [r["preset"] for r in int8["rejected_presets"]] + [int8["preset"]]
     assert tried == config.export.int8_presets[:len(tried)]  # tried in order, the first to pass kept
-    assert manifest["labels"][0] == "violent" and manifest["opset"] == 17 and manifest["max_length"] == 32
-    assert manifest["tokenizer"]["sha256"] == sha256_of(artifact / "tokenizer.json")
-    assert manifest["long_texts"] == {"mode": "window", "stride": 15}
-    assert json.loads((artifact / "manifest.json").read_text()) == manifest
+    assert manifest.labels[0] == "violent" and manifest.opset == 17 and manifest.max_length == 32
+    assert manifest.files[ARTIFACT_TOKENIZER] == sha256_of(artifact / ARTIFACT_TOKENIZER)
+    assert (manifest.long_texts, manifest.window_stride) == ("window", 15)
+    assert Manifest.read(artifact) == manifest
+    assert json.loads((artifact / MANIFEST_FILE).read_text())["format_version"] == 3
     assert sorted(p.name for p in artifact.iterdir()) == sorted(
-        ["manifest.json", "labels.json", "thresholds.json", "tokenizer.json",
-         "model.onnx", "model.int8.onnx", "model.fp16.onnx"])
+        [MANIFEST_FILE, *manifest.files, "model.onnx", "model.int8.onnx", "model.fp16.onnx"])
 
 
 def test_optimised_graph_is_fused_and_matches_pytorch(exported):
     from cvguard.training.batching import predict_probs
-    from cvguard.training.model import load_classifier
+    from cvguard.training.model import load_model
 
     config, manifest = exported
-    assert manifest["onnxruntime_fusions"]["Attention"] == 2  # one per layer
-    assert manifest["onnxruntime_fusions"]["SkipLayerNormalization"] == 4
-    model, tokenizer, meta = load_classifier(config.run_path / "model")
+    run = RunDir(config.run_path)
+    assert manifest.build["onnxruntime_fusions"]["Attention"] == 2  # one per layer
+    assert manifest.build["onnxruntime_fusions"]["SkipLayerNormalization"] == 4
+    model, tokenizer, _ = load_model(run.model)
     texts = ["你好", "你这个废物赶紧滚出去吧", "今天天气很好我们去公园", "滚"]
-    reference = predict_probs(model, tokenizer, texts, meta["max_length"])
-    fused = Classifier.load(config.run_path / "artifact", variant="fp32").predict_proba(texts)
+    reference = predict_probs(model, tokenizer, texts)
+    fused = Classifier.load(run.artifact, variant="fp32").predict_proba(texts)
     assert np.abs(reference - fused).max() < 1e-5
 
 
@@ -80,17 +59,17 @@ def test_fp16_variant_runs_on_cpu_close_to_fp32(exported):
     """The fp16 gate is computed on the CPU: onnxruntime has CPU kernels for every fp16 node we emit."""
     config, _ = exported
     texts = VIOLENT_TEXTS + SAFE_TEXTS
-    fp32, fp16 = (Classifier.load(config.run_path / "artifact", variant=v).predict_proba(texts)
+    fp32, fp16 = (Classifier.load(RunDir(config.run_path).artifact, variant=v).predict_proba(texts)
                   for v in ("fp32", "fp16"))
     assert np.abs(fp16 - fp32).max() < 0.01
 
 
 def test_parity_gate_rejects_a_variant_and_keeps_the_previous_artifact(exported):
     config, _ = exported
-    artifact = config.run_path / "artifact"
+    artifact = RunDir(config.run_path).artifact
     before = {p.name: p.read_bytes() for p in artifact.iterdir()}
-    # int8 moves probabilities by far more than 1e-4 while fused fp32 stays well inside it.
-    strict = dataclasses.replace(config, export=dataclasses.replace(config.export, max_prob_diff=1e-4,
+    # int8 moves probabilities by far more than 1e-5 while fused fp32 stays well inside it.
+    strict = dataclasses.replace(config, export=dataclasses.replace(config.export, max_prob_diff=1e-5,
                                                                     require_int8=True))
     with pytest.raises(ParityError, match="no int8 preset passed the parity gate.*max"):
         export(strict)
@@ -100,12 +79,12 @@ def test_parity_gate_rejects_a_variant_and_keeps_the_previous_artifact(exported)
 
 def test_without_require_int8_a_failed_int8_gate_ships_fp32_and_records_why(exported, tmp_path):
     config, _ = exported
-    strict = dataclasses.replace(config, export=dataclasses.replace(config.export, max_prob_diff=1e-4))
+    strict = dataclasses.replace(config, export=dataclasses.replace(config.export, max_prob_diff=1e-5))
     with pytest.warns(UserWarning, match="no int8 preset passed"):
         manifest = export(strict, tmp_path / "artifact")
-    assert "int8" not in manifest["variants"] and manifest["default_variant"]["cpu"] == "fp32"
-    assert "fp16" not in manifest["variants"] and manifest["fp16_rejected"]  # 1e-4 is too tight for fp16 too
-    assert [r["preset"] for r in manifest["int8_rejected_presets"]] == list(config.export.int8_presets)
+    assert "int8" not in manifest.variants and manifest.default_variant["cpu"] == "fp32"
+    assert "fp16" not in manifest.variants and manifest.build["fp16_rejected"]  # 1e-5 is too tight for fp16 too
+    assert [r["preset"] for r in manifest.build["int8_rejected_presets"]] == list(config.export.int8_presets)
     assert not (tmp_path / "artifact" / "model.int8.onnx").exists()
     assert Classifier.load(tmp_path / "artifact").variant == "fp32"
 

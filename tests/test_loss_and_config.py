@@ -30,11 +30,11 @@ def test_all_unknown_batch_gives_zero_loss_not_nan():
 
 def test_config_overrides_are_typed_and_nested(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("train:\n  epochs: 5\nmodel:\n  pooling: cls\n", encoding="utf-8")
+    path.write_text("train:\n  epochs: 5\nmodel:\n  revision: v1.0\n", encoding="utf-8")
     config = load_config(path, ["train.epochs=1", "train.learning_rate=1e-4", "data.sources=[cold, seed]"])
     assert config.train.epochs == 1
     assert config.train.learning_rate == pytest.approx(1e-4)
-    assert config.model.pooling == "cls"
+    assert config.model.revision == "v1.0"
     assert config.data.sources == ["cold", "seed"]
 
 

@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 
 from cvguard.cli import main as cli
 from cvguard.config import load_config, save_config
+from cvguard.contracts import RunDir
 
 # Runs train on 2 * 23 + 1 rows of the fixture corpus, so with 23 rows a step the last batch of an epoch has one
 # row: in the 2-process run one process has nothing of its own in that step and must still join the all-reduce.
@@ -33,16 +34,16 @@ def no_dropout_model_dir(tiny_model_dir, tmp_path_factory):
 @pytest.fixture()
 def make_run(tiny_config, no_dropout_model_dir, tmp_path):
     """make_run(name, *overrides) -> config path of a run on the fixture corpus, ready for `cvguard train`."""
-    source = tiny_config.run_path
+    source = RunDir(tiny_config.run_path)
     save_config(tiny_config, tmp_path / "data.yaml")
     cli(["data", str(tmp_path / "data.yaml")])
 
     def make(name, *overrides):
-        run = tmp_path / name
-        shutil.copytree(source / "data", run / "data")
-        train_file = run / "data" / "train.jsonl"
+        run = RunDir(tmp_path / name)
+        shutil.copytree(source.data, run.data)
+        train_file = run.split("train")
         train_file.write_text("".join(train_file.read_text().splitlines(keepends=True)[:TRAIN_ROWS]))
-        config = load_config(None, [f"run_dir={run}", f"model.model_name_or_path={no_dropout_model_dir}",
+        config = load_config(None, [f"run_dir={run.root}", f"model.model_name_or_path={no_dropout_model_dir}",
                                     "model.max_length=32", "model.dropout=0.0", "train.epochs=2",
                                     "train.learning_rate=1e-3", "train.num_threads=1", *overrides])
         save_config(config, tmp_path / f"{name}.yaml")
@@ -52,8 +53,8 @@ def make_run(tiny_config, no_dropout_model_dir, tmp_path):
 
 
 def weights(config_path):
-    run = load_config(config_path).run_path
-    return load_file(str(run / "model" / "model.safetensors"))
+    run = RunDir(load_config(config_path).run_path)
+    return load_file(str(run.model / "model.safetensors"))
 
 
 def assert_close(a, b, atol):
@@ -65,7 +66,7 @@ def assert_close(a, b, atol):
 def test_two_cpu_processes_train_the_same_weights_as_one(make_run):
     one = make_run("one", f"train.batch_size={STEP_ROWS}")
     two = make_run("two", f"train.batch_size={STEP_ROWS}")
-    assert len((load_config(one).run_path / "data" / "train.jsonl").read_text().splitlines()) == TRAIN_ROWS
+    assert len(RunDir(load_config(one).run_path).read_split("train")) == TRAIN_ROWS
     cli(["train", str(one)])
     # `accelerate launch --multi_gpu --num_processes 2` starts the same two gloo processes on a CPU machine;
     # `accelerate launch --cpu --num_processes 2` would start only one (without MPI).

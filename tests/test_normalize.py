@@ -7,6 +7,8 @@ import sys
 import numpy as np
 import pytest
 
+from cvguard.contracts import Manifest, RunDir
+
 from cvguard.normalize import normalize_text
 
 TRICKY = ["你这个废*物", "你这个废.物", "滚 出 去", "你\u200b这个\u200d废物", "這個廢物滾", "ＳＢ，滚出去！",
@@ -44,33 +46,32 @@ def test_normalize_is_idempotent():
 def normalizing_run(tmp_path_factory, tiny_model_dir):
     """A model saved with model.normalize=true and exported, the way `cvguard train` + `export` leave it."""
     from cvguard.export.onnx_export import export
-    from test_export import make_run  # a run folder whose tokenizer knows the fixture characters
+    from conftest import make_run  # a run folder whose tokenizer knows the fixture characters
 
     config = make_run(tmp_path_factory.mktemp("normalizing-run"), tiny_model_dir, max_length=16,
                       overrides=["model.normalize=true", "export.fp16=false", "export.quantize=false", "export.optimize=false"])
     export(config)
-    return config.run_path
+    return RunDir(config.run_path)
 
 
 def test_training_side_and_runtime_score_tricky_strings_identically(normalizing_run):
     from cvguard.export.runtime import Classifier
     from cvguard.training.batching import predict_probs
-    from cvguard.training.model import load_classifier
+    from cvguard.training.model import load_model
 
-    model, tokenizer, meta = load_classifier(normalizing_run / "model")
-    assert meta["normalize"] is True and model.normalize is True
-    manifest = json.loads((normalizing_run / "artifact" / "manifest.json").read_text())
-    assert manifest["normalize"] is True
+    model, tokenizer, settings = load_model(normalizing_run.model)
+    assert settings.normalize is True
+    assert Manifest.read(normalizing_run.artifact).normalize is True
 
-    runtime = Classifier.load(normalizing_run / "artifact", variant="fp32")
-    torch_side = predict_probs(model, tokenizer, TRICKY, meta["max_length"])
+    runtime = Classifier.load(normalizing_run.artifact, variant="fp32")
+    torch_side = predict_probs(model, tokenizer, TRICKY)
     np.testing.assert_allclose(runtime.predict_proba(TRICKY), torch_side, atol=1e-5)
     # Both sides really normalised: scoring the normalised strings gives the same numbers ...
     normalised = [normalize_text(t) for t in TRICKY]
     np.testing.assert_array_equal(runtime.predict_proba(TRICKY), runtime.predict_proba(normalised))
     # ... and without normalisation the model would have seen different input.
-    model.normalize = False
-    assert np.abs(predict_probs(model, tokenizer, TRICKY, meta["max_length"]) - torch_side).max() > 1e-4
+    model.config.cvguard["normalize"] = False
+    assert np.abs(predict_probs(model, tokenizer, TRICKY) - torch_side).max() > 1e-4
 
 
 def test_runtime_normalises_with_the_base_install_only(normalizing_run):
@@ -79,7 +80,7 @@ import sys
 sys.modules["torch"] = None
 sys.modules["transformers"] = None
 from cvguard.export.runtime import Classifier
-clf = Classifier.load({str(normalizing_run / "artifact")!r}, variant="fp32")
+clf = Classifier.load({str(normalizing_run.artifact)!r}, variant="fp32")
 a, b = clf.predict_proba(["這個廢*物"]), clf.predict_proba(["这个废物"])
 assert abs(a - b).max() == 0, (a, b)
 print("ok")

@@ -10,6 +10,8 @@ import pytest
 
 from cvguard.cli import main
 from cvguard.config import save_config
+from cvguard.contracts import ARTIFACT_MODEL_CARD, ARTIFACT_TOKENIZER, MODEL_NAME, Manifest, RunDir
+from cvguard.taxonomy import load_taxonomy
 
 from conftest import REPO
 
@@ -24,28 +26,51 @@ def finished_run(tiny_config, tmp_path):
 
 def test_main_job_writes_metrics_report_artifact_and_predictions(finished_run):
     config, _ = finished_run
-    run = config.run_path
-    metrics = json.loads((run / "metrics.json").read_text())
+    run = RunDir(config.run_path)
+    metrics = json.loads(run.metrics.read_text())
     assert set(metrics) == {"cvguard", "tfidf_baseline"}
     test_violent = metrics["cvguard"]["splits"]["test"]["overall"]["violent"]
     assert test_violent["n"] == 16 and test_violent["support"] == 8
     assert 0.0 <= test_violent["roc_auc"] <= 1.0
-    assert "| violent 网络暴力信息 |" in (run / "report.md").read_text()
-    manifest = json.loads((run / "artifact" / "manifest.json").read_text())
-    assert {"fp32", "int8"} <= set(manifest["variants"])
-    assert manifest["thresholds"] == json.loads((run / "thresholds.json").read_text())
-    for name in ("model.onnx", "model.int8.onnx", "tokenizer.json", "labels.json", "thresholds.json"):
-        assert (run / "artifact" / name).is_file()
-    samples = [json.loads(line) for line in (run / "sample_predictions.jsonl").read_text().splitlines()]
-    assert len(samples) == 16 and set(samples[0]["probs"]) == set(manifest["labels"])
-
-
-def test_onnx_fp32_matches_pytorch_and_parity_is_recorded(finished_run):
-    config, _ = finished_run
-    manifest = json.loads((config.run_path / "artifact" / "manifest.json").read_text())
-    fp32 = manifest["variants"]["fp32"]["parity_vs_pytorch"]
+    assert "| violent 网络暴力信息 |" in run.report_md.read_text()
+    manifest = Manifest.read(run.artifact)
+    assert {"fp32", "int8"} <= set(manifest.variants)
+    assert manifest.thresholds == json.loads(run.thresholds.read_text())
+    for name in ("model.onnx", "model.int8.onnx", ARTIFACT_TOKENIZER, ARTIFACT_MODEL_CARD):
+        assert (run.artifact / name).is_file()
+    samples = [json.loads(line) for line in run.sample_predictions.read_text().splitlines()]
+    assert len(samples) == 16 and set(samples[0]["probs"]) == set(manifest.labels)
+    fp32 = manifest.variants["fp32"].details["parity_vs_pytorch"]
     assert fp32["max_abs_prob_diff"] < 1e-4 and fp32["label_agreement"] == 1.0
-    assert manifest["variants"]["int8"]["parity_vs_pytorch"]["n_texts"] > 0
+    assert manifest.variants["int8"].details["parity_vs_pytorch"]["n_texts"] > 0
+
+
+def test_trained_model_is_a_plain_hf_checkpoint_that_pipeline_scores_like_evaluation(finished_run):
+    """RUN_DIR/model loads with AutoModelForSequenceClassification (no remote code) and pipeline() gives the
+    probabilities that evaluation stored for the same test rows; its model card is valid Hub metadata."""
+    from huggingface_hub import ModelCard
+    from transformers import AutoModelForSequenceClassification, pipeline
+
+    config, _ = finished_run
+    run = RunDir(config.run_path)
+    labels = list(load_taxonomy().labels)
+    model = AutoModelForSequenceClassification.from_pretrained(run.model)
+    assert model.config.problem_type == "multi_label_classification"
+    assert model.config.id2label == dict(enumerate(labels))
+    assert model.config.label2id == {name: i for i, name in enumerate(labels)}
+
+    texts = [row["text"] for row in run.read_split("test")]
+    classify = pipeline("text-classification", model=str(run.model), top_k=None, device="cpu")
+    scored = classify(texts, batch_size=1)
+    from_pipeline = np.array([[{d["label"]: d["score"] for d in out}[name] for name in labels] for out in scored])
+    from_evaluation = run.load_predictions(MODEL_NAME, "test")
+    assert np.abs(from_pipeline - from_evaluation).max() < 1e-5
+
+    card = ModelCard.load(run.model_card)
+    assert card.data.pipeline_tag == "text-classification" and card.data.library_name == "transformers"
+    assert card.data.eval_results and all(r.metric_value is not None for r in card.data.eval_results)
+    assert "侮辱谩骂" in card.text and "## Limitations" in card.text
+    assert (run.artifact / ARTIFACT_MODEL_CARD).read_text() == run.model_card.read_text()
 
 
 def test_training_resumes_from_checkpoint_to_the_same_weights(tiny_config, tmp_path):
@@ -68,11 +93,11 @@ def test_training_resumes_from_checkpoint_to_the_same_weights(tiny_config, tmp_p
     save_config(resumed, tmp_path / "resumed.yaml")
     cli(["data", str(tmp_path / "resumed.yaml")])
     cli(["train", str(tmp_path / "resumed.yaml"), "train.stop_after_steps=5"])
-    assert not (resumed.run_path / "model").exists()  # paused inside epoch 0
+    assert not RunDir(resumed.run_path).model.exists()  # paused inside epoch 0
     cli(["train", str(tmp_path / "resumed.yaml")])
 
-    a = load_file(str(straight.run_path / "model" / "model.safetensors"))
-    b = load_file(str(resumed.run_path / "model" / "model.safetensors"))
+    a = load_file(str(RunDir(straight.run_path).model / "model.safetensors"))
+    b = load_file(str(RunDir(resumed.run_path).model / "model.safetensors"))
     for key in a:
         np.testing.assert_allclose(a[key].numpy(), b[key].numpy(), atol=1e-6, err_msg=key)
 
@@ -81,7 +106,7 @@ def test_failed_export_leaves_previous_artifact_intact(finished_run, monkeypatch
     from cvguard.export import onnx_export
 
     config, _ = finished_run
-    artifact = config.run_path / "artifact"
+    artifact = RunDir(config.run_path).artifact
     before = {p.name: p.read_bytes() for p in artifact.iterdir()}
 
     def broken_quantizer(*args, **kwargs):
@@ -96,7 +121,7 @@ def test_failed_export_leaves_previous_artifact_intact(finished_run, monkeypatch
 
 def test_predict_cli_scores_jsonl_csv_and_stdin(finished_run, tmp_path):
     config, _ = finished_run
-    artifact = str(config.run_path / "artifact")
+    artifact = str(RunDir(config.run_path).artifact)
     (tmp_path / "in.jsonl").write_text('{"text": "你这个废物"}\n"今天天气很好"\n', encoding="utf-8")
     (tmp_path / "in.csv").write_text("id,text\n1,你这个废物\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
@@ -113,22 +138,21 @@ def test_predict_cli_reports_bad_input_file_row(finished_run, tmp_path):
     config, _ = finished_run
     (tmp_path / "bad.jsonl").write_text('{"text": "好"}\n{"text": ""}\n', encoding="utf-8")
     with pytest.raises(SystemExit, match=r"bad\.jsonl, line 2"):
-        main(["predict", str(config.run_path / "artifact"), "-i", str(tmp_path / "bad.jsonl")])
+        main(["predict", str(RunDir(config.run_path).artifact), "-i", str(tmp_path / "bad.jsonl")])
 
 
 def test_compare_runs_tables_recall_at_dev_and_fixed_thresholds(finished_run, capsys):
     spec = importlib.util.spec_from_file_location("compare_runs", REPO / "benchmarks" / "compare_runs.py")
     compare_runs = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(compare_runs)
-    run = finished_run[0].run_path
-    rows = [json.loads(line) for line in (run / "data" / "test.jsonl").read_text().splitlines()]
-    gold = np.array([row["labels"]["violent"] for row in rows]) == 1
-    flagged = np.load(run / "predictions" / "cvguard" / "test.npy")[:, 0] >= 0.5
-    compare_runs.main([str(run), str(run), "--threshold", "0.5"])
+    run = RunDir(finished_run[0].run_path)
+    gold = np.array([row["labels"]["violent"] for row in run.read_split("test")]) == 1
+    flagged = run.load_predictions(MODEL_NAME, "test")[:, 0] >= 0.5
+    compare_runs.main([str(run.root), str(run.root), "--threshold", "0.5"])
     table = capsys.readouterr().out
     violent_row = next(line for line in table.splitlines() if line.startswith("| violent |"))
     recall = f"{100 * (flagged & gold).sum() / gold.sum():.1f}"
     assert violent_row.startswith(f"| violent | {gold.sum()} | {recall} · ")
     assert "test · seed: recall / precision / F1 at threshold 0.5" in table
-    compare_runs.main([str(run)])
+    compare_runs.main([str(run.root)])
     assert "at the dev threshold" in capsys.readouterr().out

@@ -4,6 +4,7 @@ steps since its last checkpoint, and the rerun ends with the weights of a run th
 import json
 import multiprocessing
 import os
+import pickle
 import shutil
 import signal
 import subprocess
@@ -18,7 +19,9 @@ from safetensors.torch import load_file
 
 from cvguard.cli import main as cli
 from cvguard.config import load_config, save_config
+from cvguard.contracts import RunDir
 from cvguard.taxonomy import load_taxonomy
+from cvguard.training.train import load_checkpoint
 
 CHECKPOINT_EVERY = 4
 
@@ -35,11 +38,11 @@ def write_run(folder, tiny_model_dir, **overrides):
             y.update(violent=1, insult=1, threat=None)  # threat unknown: the masked loss skips it
         return json.dumps({"text": text, "labels": y}, ensure_ascii=False) + "\n"
 
-    (folder / "data").mkdir(parents=True)
     texts = VIOLENT_TEXTS + SAFE_TEXTS
-    (folder / "data" / "train.jsonl").write_text(
+    RunDir(folder).data.mkdir(parents=True)
+    RunDir(folder).split("train").write_text(
         "".join(row(f"{t}{i}号", t in VIOLENT_TEXTS) for i in range(15) for t in texts), encoding="utf-8")
-    (folder / "data" / "dev.jsonl").write_text(
+    RunDir(folder).split("dev").write_text(
         "".join(row(f"{t}。", t in VIOLENT_TEXTS) for t in texts), encoding="utf-8")
     values = {"run_dir": str(folder), "model.model_name_or_path": str(tiny_model_dir), "model.max_length": 32,
               "model.normalize": True, "train.epochs": 2, "train.batch_size": 8, "train.learning_rate": 1e-3,
@@ -52,7 +55,7 @@ def write_run(folder, tiny_model_dir, **overrides):
 
 
 def log_of(run):
-    path = run / "train_log.jsonl"
+    path = RunDir(run).train_log
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
@@ -61,8 +64,8 @@ def dev_scores(run):
 
 
 def assert_same_weights(run_a, run_b):
-    a = load_file(str(run_a / "model" / "model.safetensors"))
-    b = load_file(str(run_b / "model" / "model.safetensors"))
+    a = load_file(str(RunDir(run_a).model / "model.safetensors"))
+    b = load_file(str(RunDir(run_b).model / "model.safetensors"))
     assert a.keys() == b.keys()
     for key in a:
         np.testing.assert_allclose(a[key].numpy(), b[key].numpy(), atol=1e-5, err_msg=key)
@@ -95,25 +98,25 @@ def test_sigkill_mid_epoch_then_rerun_resumes_from_the_last_checkpoint_to_the_sa
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     # A checkpoint exists and the log shows step 10 of 60: we are mid-epoch 0 with ~50 steps to go.
-    while not ((run / "checkpoint.pt").exists() and any("step" in e for e in log_of(run))):
+    while not (RunDir(run).checkpoint.exists() and any("step" in e for e in log_of(run))):
         assert proc.poll() is None, proc.stderr.read().decode()
         assert time.time() < deadline, "training never reached its first logged step"
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL  # it was still running: killed, not finished
     proc.stderr.close()
-    saved_step = torch.load(run / "checkpoint.pt", weights_only=False)["step"]
+    saved_step = load_checkpoint(RunDir(run).checkpoint)["step"]
     assert saved_step > 0 and saved_step % CHECKPOINT_EVERY == 0
-    assert not (run / "model").exists()  # no epoch had ended
+    assert not RunDir(run).model.exists()  # no epoch had ended
 
     cli(["train", str(config_path)])  # the same command again
 
     resumed = [e for e in log_of(run) if "resumed_at_step" in e]
     assert [e["resumed_at_step"] for e in resumed] == [saved_step]  # not from scratch: from the checkpoint
-    assert torch.load(run / "checkpoint.pt", weights_only=False)["step"] == 60
+    assert load_checkpoint(RunDir(run).checkpoint)["step"] == 60
     assert_same_weights(run, uninterrupted)
     assert dev_scores(run) == pytest.approx(dev_scores(uninterrupted), abs=1e-6)
-    assert json.loads((run / "pos_weight.json").read_text())["weights"]["insult"] == 1.0  # 120 positives, 120 negatives
+    assert json.loads(RunDir(run).pos_weight.read_text())["weights"]["insult"] == 1.0  # 120 positives, 120 negatives
 
 
 class BlocksWhilePickled:
@@ -138,7 +141,7 @@ def test_kill_during_checkpoint_write_leaves_the_previous_checkpoint_usable(unin
     run = tmp_path / "torn"
     config_path = write_run(run, model_dir)
     cli(["train", str(config_path), "train.stop_after_steps=10"])  # checkpoints at 4, 8 and the pause at 10
-    checkpoint = run / "checkpoint.pt"
+    checkpoint = RunDir(run).checkpoint
     before = checkpoint.read_bytes()
 
     marker = tmp_path / "writing"
@@ -152,10 +155,28 @@ def test_kill_during_checkpoint_write_leaves_the_previous_checkpoint_usable(unin
     os.kill(writer.pid, signal.SIGKILL)  # inside save_checkpoint, with the temporary file open
     writer.join()
     assert writer.exitcode == -signal.SIGKILL
-    assert (run / ".checkpoint.pt.tmp").exists()  # the torn write is left behind ...
+    assert list(run.glob(".checkpoint.pt.*.tmp"))  # the torn write is left behind ...
     assert checkpoint.read_bytes() == before  # ... and the previous checkpoint is untouched
-    assert torch.load(checkpoint, weights_only=False)["step"] == 10
+    assert load_checkpoint(checkpoint)["step"] == 10
 
     cli(["train", str(config_path)])
     assert [e["resumed_at_step"] for e in log_of(run) if "resumed_at_step" in e] == [10]
     assert_same_weights(run, uninterrupted)
+
+
+class RunsCodeWhenUnpickled:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_crafted_checkpoint_is_refused_instead_of_running_its_code(tmp_path):
+    """torch.load(weights_only=True): a pickle that would call a function on load is rejected."""
+    marker = tmp_path / "code-ran"
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"step": 1, "payload": RunsCodeWhenUnpickled(marker)}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        load_checkpoint(path)
+    assert not marker.exists()

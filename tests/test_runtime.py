@@ -7,18 +7,17 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import SAFE_TEXTS, VIOLENT_TEXTS
+from conftest import SAFE_TEXTS, VIOLENT_TEXTS, make_run
+from cvguard.contracts import ARTIFACT_LABELS, RunDir
 from cvguard.export.runtime import Classifier
 
 
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory, tiny_model_dir):
     from cvguard.export.onnx_export import export
-    from test_export import make_run
-
     config = make_run(tmp_path_factory.mktemp("run"), tiny_model_dir, max_length=16, overrides=["export.fp16=false"])
     export(config)
-    return config.run_path / "artifact"
+    return RunDir(config.run_path).artifact
 
 
 def test_runtime_imports_no_torch_or_transformers(artifact):
@@ -39,7 +38,7 @@ print("ok")
 def test_runtime_flags_labels_over_their_thresholds(artifact):
     classifier = Classifier.load(artifact, variant="fp32")
     for result in classifier.predict(["你好", "你这个废物", "滚"]):
-        expected = [name for name in classifier.labels if result["probs"][name] >= classifier.manifest["thresholds"][name]]
+        expected = [name for name in classifier.labels if result["probs"][name] >= classifier.manifest.thresholds[name]]
         assert result["labels"] == expected
 
 
@@ -105,4 +104,4 @@ def test_unknown_device_and_missing_manifest_are_reported(artifact, tmp_path):
         Classifier.load(artifact, device="tpu")
     with pytest.raises(FileNotFoundError, match="manifest.json not found"):
         Classifier.load(tmp_path)
-    assert json.loads((artifact / "labels.json").read_text())[0] == "violent"
+    assert json.loads((artifact / ARTIFACT_LABELS).read_text())[0] == "violent"

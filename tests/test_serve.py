@@ -11,6 +11,8 @@ import time
 import numpy as np
 import pytest
 
+from cvguard.contracts import RunDir
+
 from conftest import SAFE_TEXTS, VIOLENT_TEXTS
 from cvguard.export.runtime import Classifier
 
@@ -21,12 +23,12 @@ pytest.importorskip("uvicorn")
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, tiny_model_dir):
     from cvguard.export.onnx_export import export
-    from test_export import make_run
+    from conftest import make_run
 
     config = make_run(tmp_path_factory.mktemp("run"), tiny_model_dir, overrides=["export.quantize=false",
                                                                                  "export.fp16=false"])
     export(config)
-    artifact = config.run_path / "artifact"
+    artifact = RunDir(config.run_path).artifact
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -38,16 +38,17 @@ def test_real_build_has_no_text_in_two_splits():
     assert sum(report["dropped"].values()) > 0
 
 
-def test_shared_model_loads_truncated_and_pools_chinese_text():
+def test_shared_model_loads_truncated_as_a_multi_label_classifier():
     import torch
 
     from cvguard.config import ModelConfig
-    from cvguard.training.model import build_classifier
+    from cvguard.training.model import build_model
 
-    model, tokenizer = build_classifier(ModelConfig(model_name_or_path=str(SHARED_MODEL), num_hidden_layers=2),
-                                        ["violent", "insult"])
-    assert len(model.encoder.encoder.layer) == 2
+    model, tokenizer, fresh = build_model(ModelConfig(model_name_or_path=str(SHARED_MODEL), num_hidden_layers=2),
+                                          ["violent", "insult"])
+    assert len(model.bert.encoder.layer) == 2
+    assert fresh == {"classifier.weight", "classifier.bias", "bert.pooler.dense.weight", "bert.pooler.dense.bias"}
     batch = tokenizer(["你好世界", "网络暴力"], return_tensors="pt", padding=True)
     with torch.no_grad():
-        logits = model(batch["input_ids"], batch["attention_mask"])
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     assert logits.shape == (2, 2) and torch.isfinite(logits).all()

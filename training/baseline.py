@@ -8,21 +8,19 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from cvguard.config import RunConfig
-from cvguard.io import read_jsonl
+from cvguard.contracts import EVAL_SPLITS, RunDir
 from cvguard.normalize import normalize_text
-from cvguard.taxonomy import load_taxonomy
-from cvguard.evaluation.evaluate import SPLITS, load_split, save_predictions
-from cvguard.taxonomy import UNKNOWN, label_matrix
+from cvguard.taxonomy import UNKNOWN, label_matrix, load_taxonomy
 
 BASELINE_NAME = "tfidf_baseline"
 
 
 def train_baseline(config: RunConfig) -> None:
     """Sees the same text as the model: normalised when model.normalize is on."""
-    run = config.run_path
+    run = RunDir(config.run_path)
     prepare = normalize_text if config.model.normalize else str
     labels = list(load_taxonomy().labels)
-    train_rows = read_jsonl(run / "data" / "train.jsonl")
+    train_rows = run.read_split("train", required=True)
     y = label_matrix(train_rows, labels)
     vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2, sublinear_tf=True)
     x = vectorizer.fit_transform([prepare(r["text"]) for r in train_rows])
@@ -31,11 +29,11 @@ def train_baseline(config: RunConfig) -> None:
         known = y[:, j] != UNKNOWN
         if len(np.unique(y[known, j])) == 2:
             models[j] = LogisticRegression(max_iter=2000, C=4.0).fit(x[known], y[known, j])
-    for split in SPLITS:
-        rows = load_split(run, split)
+    for split in EVAL_SPLITS:
+        rows = run.read_split(split)
         probs = np.full((len(rows), len(labels)), 0.0, dtype=np.float32)
         if rows:
             xs = vectorizer.transform([prepare(r["text"]) for r in rows])
             for j, model in models.items():
                 probs[:, j] = model.predict_proba(xs)[:, 1]
-        save_predictions(run, BASELINE_NAME, split, probs)
+        run.save_predictions(BASELINE_NAME, split, probs)

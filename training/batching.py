@@ -7,8 +7,10 @@ import random
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from cvguard.normalize import normalize_text
+from cvguard.training.model import settings_of
 
 
 def encode_texts(tokenizer, texts: list[str], max_length: int, normalize: bool = False) -> list[list[int]]:
@@ -48,19 +50,19 @@ def collate(input_ids: list[list[int]], pad_id: int, labels: np.ndarray | None =
 
 
 @torch.no_grad()
-def predict_probs(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64,
-                  device: str | torch.device = "cpu", progress: bool = False) -> np.ndarray:
-    """Sigmoid probabilities, rows in the order of `texts`; sorted by length inside to pad less."""
-    from tqdm.auto import tqdm
-
+def predict_probs(model, tokenizer, texts: list[str], batch_size: int = 64, device: str | torch.device = "cpu",
+                  progress: bool = False) -> np.ndarray:
+    """Sigmoid probabilities, rows in the order of `texts`; sorted by length inside to pad less. Tokenised and
+    normalised as the model's own settings say, so training, evaluation and export all score alike."""
     model.eval()
-    encoded = encode_texts(tokenizer, texts, max_length, model.normalize)
+    settings = settings_of(model)
+    encoded = encode_texts(tokenizer, texts, settings.max_length, settings.normalize)
     order = np.argsort([len(ids) for ids in encoded], kind="stable")
-    out = np.zeros((len(texts), model.head.out_features), dtype=np.float32)
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
     starts = range(0, len(order), batch_size)
     for start in tqdm(starts, desc="predict", disable=not progress, leave=False):
         idx = order[start:start + batch_size]
         batch = collate([encoded[i] for i in idx], tokenizer.pad_token_id)
-        logits = model(batch["input_ids"].to(device), batch["attention_mask"].to(device))
+        logits = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)).logits
         out[idx] = torch.sigmoid(logits.float()).cpu().numpy()
     return out

@@ -1,47 +1,23 @@
-"""The classifier: a BERT-family encoder, mean (or [CLS]) pooling, one linear head, masked BCE."""
+"""The classifier is a stock Hugging Face sequence classifier: `AutoModelForSequenceClassification` over the
+chosen encoder (for BERT-family checkpoints, BertForSequenceClassification: the [CLS] pooler and one linear
+head), configured as multi-label over the taxonomy. RUN_DIR/model is therefore an ordinary checkpoint that
+`from_pretrained`, `pipeline("text-classification")`, Optimum and the Hub read without cvguard's code.
 
-import json
-import os
-from pathlib import Path
+What stays cvguard's: the masked BCE (labels a source does not annotate contribute nothing), and the
+`cvguard` block in config.json (ModelSettings: max length, normalisation, base model and revision).
+"""
+
+import shutil
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
-from torch import nn
-from transformers import AutoConfig, AutoModel, AutoTokenizer
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 from cvguard.config import ModelConfig
-from cvguard.io import write_json
+from cvguard.contracts import ModelSettings
+from cvguard.io import replace_dir, staging_dir
 from cvguard.taxonomy import UNKNOWN
-
-
-
-class Classifier(nn.Module):
-    def __init__(self, encoder: nn.Module, num_labels: int, pooling: str = "mean", dropout: float = 0.1,
-                 normalize: bool = False):
-        super().__init__()
-        if pooling not in ("mean", "cls"):
-            raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
-        # We pool ourselves; an unused pooler would also break DDP (parameters without gradients).
-        if getattr(encoder, "pooler", None) is not None:
-            encoder.pooler = None
-        self.encoder = encoder
-        self.pooling = pooling
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(encoder.config.hidden_size, num_labels)
-        # Whether texts go through cvguard.normalize before tokenising; travels with the weights so every
-        # later reader (evaluation, export parity, the runtime via the manifest) does what training did.
-        self.normalize = normalize
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        if self.pooling == "cls":
-            pooled = hidden[:, 0]
-        else:
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        return self.head(self.dropout(pooled))
 
 
 def masked_bce_loss(logits: torch.Tensor, labels: torch.Tensor, pos_weight: torch.Tensor | None = None):
@@ -52,43 +28,51 @@ def masked_bce_loss(logits: torch.Tensor, labels: torch.Tensor, pos_weight: torc
     return loss / known.sum().clamp(min=1.0)
 
 
-def load_encoder_and_tokenizer(config: ModelConfig):
+def build_model(config: ModelConfig, labels: list[str]):
+    """The base checkpoint with a fresh multi-label head. Returns (model, tokenizer, names of the parameters
+    that start random): the head, and the pooler where the checkpoint has none."""
+    hub = {"revision": config.revision} if config.revision else {}
     overrides = {"num_hidden_layers": config.num_hidden_layers} if config.num_hidden_layers else {}
     previous = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # truncation leaves "unexpected" weights by design: not worth a page of output
+    hf_logging.set_verbosity_error()  # truncated layers are "unexpected" weights by design: not worth a page
     try:
-        encoder = AutoModel.from_pretrained(config.model_name_or_path, **overrides)
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            config.model_name_or_path, num_labels=len(labels), problem_type="multi_label_classification",
+            id2label=dict(enumerate(labels)), label2id={name: i for i, name in enumerate(labels)},
+            classifier_dropout=config.dropout, output_loading_info=True, **overrides, **hub)
     finally:
         hf_logging.set_verbosity(previous)
-    tokenizer = AutoTokenizer.from_pretrained(config.model_name_or_path)
-    return encoder, tokenizer
+    tokenizer = AutoTokenizer.from_pretrained(config.model_name_or_path, **hub)
+    model.config.cvguard = ModelSettings(max_length=config.max_length, normalize=config.normalize,
+                                         base_model=config.model_name_or_path, revision=config.revision).to_dict()
+    return model, tokenizer, set(info["missing_keys"])
 
 
-def build_classifier(config: ModelConfig, labels: list[str]):
-    encoder, tokenizer = load_encoder_and_tokenizer(config)
-    return Classifier(encoder, len(labels), config.pooling, config.dropout, config.normalize), tokenizer
+def settings_of(model) -> ModelSettings:
+    return ModelSettings.from_dict(getattr(model.config, "cvguard", None))
 
 
-def save_classifier(model: Classifier, tokenizer, labels: list[str], config: ModelConfig, folder: Path) -> None:
-    """A self-contained folder: encoder config, tokenizer, weights and cvguard.json."""
-    folder.mkdir(parents=True, exist_ok=True)
-    model.encoder.config.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = folder / ".model.safetensors.tmp"
-    save_file(state, str(tmp))
-    os.replace(tmp, folder / "model.safetensors")  # atomic: readers see the old weights or the new
-    write_json(folder / "cvguard.json", {"labels": labels, "pooling": model.pooling,
-                                         "max_length": config.max_length, "normalize": model.normalize,
-                                         "base_model": config.model_name_or_path})
+def save_model(model, tokenizer, folder) -> None:
+    """save_pretrained into a staging folder, swapped in whole: readers see the old checkpoint or the new."""
+    settings = settings_of(model)
+    # Tokenisers given this length truncate like cvguard does, also inside pipeline(..., truncation=True).
+    tokenizer.model_max_length = settings.max_length
+    staging = staging_dir(folder)
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        if (folder / "README.md").exists():  # the model card, written by evaluation, stays with the weights
+            (staging / "README.md").write_bytes((folder / "README.md").read_bytes())
+        replace_dir(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
-def load_classifier(folder: str | Path):
-    folder = Path(folder)
-    meta = json.loads((folder / "cvguard.json").read_text(encoding="utf-8"))
-    encoder = AutoModel.from_config(AutoConfig.from_pretrained(folder))
-    meta.setdefault("normalize", False)  # models saved before normalisation existed
-    model = Classifier(encoder, len(meta["labels"]), meta["pooling"], normalize=meta["normalize"])
-    model.load_state_dict(load_file(str(folder / "model.safetensors")))
+def load_model(folder):
+    """RUN_DIR/model -> (model in eval mode, tokenizer, ModelSettings)."""
+    if (folder / "cvguard.json").exists():
+        raise ValueError(f"{folder} was written by cvguard 0.1 (a custom state dict); retrain it with this version")
+    model = AutoModelForSequenceClassification.from_pretrained(folder)
     model.eval()
-    return model, AutoTokenizer.from_pretrained(folder), meta
+    return model, AutoTokenizer.from_pretrained(folder), settings_of(model)

@@ -1,10 +1,10 @@
 """Fine-tunes the classifier. One visible loop; accelerate makes it run on CPU, one GPU or several.
 
-Writes to RUN_DIR:
-  checkpoint.pt     the latest training state (model, optimiser, step, data position, RNG); resumed from
-  model/            the weights that scored best on dev, plus tokenizer and cvguard.json
-  train_log.jsonl   mean loss and learning rate every few steps, dev metrics every epoch, resumptions
-  pos_weight.json   the per-label positive weights the loss used
+Writes to the run folder (cvguard.contracts.RunDir):
+  checkpoint        the latest training state (model, optimiser, step, data position, RNG); resumed from
+  model             the checkpoint that scored best on dev: an ordinary Hugging Face folder with tokenizer
+  train_log         mean loss and learning rate every few steps, dev metrics every epoch, resumptions
+  pos_weight        the per-label positive weights the loss used
 
 One optimiser step sees batch_size * grad_accum_steps rows, planned as one batch: each process takes its
 slice of it and splits the slice into grad_accum_steps micro-batches. So the number of processes and the
@@ -14,7 +14,6 @@ accumulation change the memory per micro-batch, not the model that comes out.
 import contextlib
 import json
 import math
-import os
 import time
 from pathlib import Path
 
@@ -24,14 +23,15 @@ from accelerate import Accelerator
 from accelerate.utils import gather_object, set_seed
 from tqdm.auto import tqdm
 
-from cvguard.evaluation.metrics import average_precision, known_columns
 from cvguard.config import RunConfig, TrainConfig
-from cvguard.io import read_jsonl, write_json
+from cvguard.contracts import RunDir
+from cvguard.evaluation.metrics import average_precision, known_columns
+from cvguard.io import atomic_write, write_json
 from cvguard.normalize import normalize_text
 from cvguard.taxonomy import UNKNOWN, label_matrix, load_taxonomy
 from cvguard.training.augment import augment_texts
 from cvguard.training.batching import collate, encode_texts, plan_batches, predict_probs
-from cvguard.training.model import build_classifier, masked_bce_loss, save_classifier
+from cvguard.training.model import build_model, masked_bce_loss, save_model
 
 LOG_EVERY_STEPS = 10
 
@@ -85,12 +85,13 @@ def repeat_sources(rows: list[dict], repeats: dict[str, int]) -> list[dict]:
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())  # the bytes are on disk before the rename, so a power cut cannot leave it empty
-    os.replace(tmp, path)  # atomic: a kill mid-write leaves the previous checkpoint intact
+    atomic_write(path, lambda f: torch.save(state, f))  # a kill mid-write leaves the previous checkpoint intact
+
+
+def load_checkpoint(path: Path) -> dict:
+    """weights_only: a checkpoint is tensors, numbers, strings and containers; anything else in the pickle
+    (code, in a crafted file) is refused instead of run."""
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def rng_state() -> dict:
@@ -104,7 +105,7 @@ def set_rng_state(state: dict) -> None:
 
 
 def train(config: RunConfig) -> dict:
-    run = config.run_path
+    run = RunDir(config.run_path)
     tc = config.train
     labels = list(load_taxonomy().labels)
     if tc.mixed_precision not in ("no", "bf16", "fp16"):
@@ -117,11 +118,11 @@ def train(config: RunConfig) -> dict:
         torch.set_num_threads(tc.num_threads)
     set_seed(tc.seed)
 
-    train_rows = repeat_sources(read_jsonl(run / "data" / "train.jsonl"), tc.source_repeats)
-    dev_rows = read_jsonl(run / "data" / "dev.jsonl")
+    train_rows = repeat_sources(run.read_split("train", required=True), tc.source_repeats)
+    dev_rows = run.read_split("dev")
     if not train_rows:
-        raise ValueError(f"{run / 'data' / 'train.jsonl'} has no rows; run `cvguard data` first")
-    model, tokenizer = build_classifier(config.model, labels)
+        raise ValueError(f"{run.split('train')} has no rows; check data.sources and rerun `cvguard data`")
+    model, tokenizer, fresh = build_model(config.model, labels)
     normalize = config.model.normalize
     # Normalised once up front, so augmentation also finds the abusive words written in traditional or full-width.
     train_texts = [normalize_text(r["text"]) if normalize else r["text"] for r in train_rows]
@@ -131,12 +132,14 @@ def train(config: RunConfig) -> dict:
     pos_weight = positive_weights(train_y, labels, tc)
     pos_weight_t = torch.tensor([pos_weight[n] for n in labels], device=accelerator.device)
     if accelerator.is_main_process:
-        write_json(run / "pos_weight.json", {"setting": tc.pos_weight, "weights": pos_weight})
+        write_json(run.pos_weight, {"setting": tc.pos_weight, "weights": pos_weight})
 
-    encoder_params = [p for n, p in model.named_parameters() if not n.startswith("head.")]
+    # Parameters the checkpoint did not have (the head, a pooler it lacked) start random and learn faster.
+    pretrained = [p for n, p in model.named_parameters() if n not in fresh]
+    new = [p for n, p in model.named_parameters() if n in fresh]
     optimizer = torch.optim.AdamW([
-        {"params": encoder_params, "lr": tc.learning_rate, "base_lr": tc.learning_rate},
-        {"params": model.head.parameters(), "lr": tc.head_learning_rate, "base_lr": tc.head_learning_rate},
+        {"params": pretrained, "lr": tc.learning_rate, "base_lr": tc.learning_rate},
+        {"params": new, "lr": tc.head_learning_rate, "base_lr": tc.head_learning_rate},
     ], weight_decay=tc.weight_decay)
     model, optimizer = accelerator.prepare(model, optimizer)
 
@@ -146,11 +149,11 @@ def train(config: RunConfig) -> dict:
     total_steps = tc.max_steps or steps_per_epoch * tc.epochs
     warmup_steps = max(1, int(tc.warmup_ratio * total_steps))
 
-    ckpt_path = run / "checkpoint.pt"
+    ckpt_path = run.checkpoint
     step, epoch, batch_in_epoch, best = 0, 0, 0, -math.inf
-    log = open(run / "train_log.jsonl", "a", encoding="utf-8") if accelerator.is_main_process else None
-    if ckpt_path.exists():  # a leftover .checkpoint.pt.tmp from a kill mid-write is never read
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    log = open(run.train_log, "a", encoding="utf-8") if accelerator.is_main_process else None
+    if ckpt_path.exists():  # a leftover temporary file from a kill mid-write is never read
+        state = load_checkpoint(ckpt_path)
         accelerator.unwrap_model(model).load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, epoch, batch_in_epoch, best = state["step"], state["epoch"], state["batch_in_epoch"], state["best"]
@@ -199,7 +202,7 @@ def train(config: RunConfig) -> dict:
                 sync = contextlib.nullcontext() if k == len(micro_batches) - 1 else accelerator.no_sync(model)
                 with sync:
                     with accelerator.autocast():
-                        logits = model(batch["input_ids"], batch["attention_mask"])
+                        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
                     # Weighted by this micro-batch's share of the step's known labels, the summed gradient is that
                     # of one big batch. DDP averages over processes, hence the factor `world`.
                     share = masked_bce_loss(logits.float(), batch["labels"], pos_weight_t) * (known / known_total)
@@ -239,13 +242,13 @@ def train(config: RunConfig) -> dict:
             unwrapped = accelerator.unwrap_model(model)
             score = float("nan")
             if dev_rows:
-                probs = predict_probs(unwrapped, tokenizer, [r["text"] for r in dev_rows],
-                                      config.model.max_length, config.eval.batch_size, accelerator.device)
+                probs = predict_probs(unwrapped, tokenizer, [r["text"] for r in dev_rows], config.eval.batch_size,
+                                      accelerator.device)
                 score = dev_score(probs, dev_y)
             improved = not (score <= best)  # nan (no dev data) counts as improved: keep the latest
             if improved:
                 best = score if not math.isnan(score) else best
-                save_classifier(unwrapped, tokenizer, labels, config.model, run / "model")
+                save_model(unwrapped, tokenizer, run.model)
             log.write(json.dumps({"step": step, "epoch": epoch, "dev_mean_pr_auc": score,
                                   "saved_as_best": improved}) + "\n")
             log.flush()

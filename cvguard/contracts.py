@@ -1,0 +1,283 @@
+"""The contracts between cvguard's stages, in one place.
+
+- `Source`: a dataset cvguard reads, with its display name, licence, whether the project authored it and
+  whether it is only ever scored (test-only).
+- `RunDir`: every path inside a run folder. No other module spells a run-folder path.
+- `ModelSettings`: what a trained checkpoint carries for cvguard beside the Hugging Face config.
+- `Manifest`: what an exported artifact promises; export writes it, the runtime reads it.
+
+Evaluation results (metrics.json) are typed in `cvguard.evaluation.results`.
+
+This module imports the standard library and numpy only, because the torch-free runtime reads the Manifest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cvguard.io import read_jsonl, write_json, atomic_write
+
+# --- data sources ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str  # the id in configs and in every row's "source" field
+    display_name: str
+    folder: str  # folder name under the data root (../shared/datasets)
+    url: str  # where users with internet download it
+    licence: str
+    authored: bool = False  # written by this project: never reported as public data
+    test_only: bool = False  # functional tests or the like: scored, never trained on
+
+
+COLD = Source("cold", "COLD", "COLD", "https://github.com/thu-coai/COLDataset (folder COLDataset/)", "Apache-2.0")
+TOXICN = Source("toxicn", "ToxiCN", "ToxiCN", "https://github.com/DUT-lujunyu/ToxiCN",
+                "CC BY-NC-ND 4.0 (research use)")
+MHC = Source("mhc", "MHC-Mandarin (HateCheck)", "MHC-Mandarin",
+             "https://github.com/rewire-online/multilingual-hatecheck", "CC BY 4.0", test_only=True)
+SEED = Source("seed", "seed corpus (authored)", "seed", "bundled with cvguard (data/seed/)", "Apache-2.0",
+              authored=True)
+SOURCES: dict[str, Source] = {s.name: s for s in (COLD, TOXICN, MHC, SEED)}
+
+
+def get_source(name: str) -> Source:
+    if name not in SOURCES:
+        raise ValueError(f"unknown data source {name!r}; known: {sorted(SOURCES)}")
+    return SOURCES[name]
+
+
+# --- run folder --------------------------------------------------------------------------------------------
+
+SPLITS = ("train", "dev", "test")
+EVAL_SPLITS = ("dev", "test")  # the splits every model is scored on
+MODEL_NAME = "cvguard"  # the fine-tuned transformer's name among a run's predictions (beside the baselines)
+
+
+class MissingStageOutput(FileNotFoundError):
+    """A stage's input is not there yet; the message names the file and the command that makes it."""
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """A run folder. `cvguard data` fills data/, `train` the checkpoint and model/, `evaluate` predictions/,
+    metrics and the reports, `export` artifact/."""
+
+    root: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "root", Path(self.root))
+
+    # written by `cvguard data`
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    def split(self, name: str) -> Path:
+        if name not in SPLITS:
+            raise ValueError(f"unknown split {name!r}; expected one of {SPLITS}")
+        return self.data / f"{name}.jsonl"
+
+    @property
+    def data_report(self) -> Path:
+        return self.data / "report.json"
+
+    # written by `cvguard train`
+    @property
+    def checkpoint(self) -> Path:
+        return self.root / "checkpoint.pt"
+
+    @property
+    def model(self) -> Path:
+        return self.root / "model"
+
+    @property
+    def train_log(self) -> Path:
+        return self.root / "train_log.jsonl"
+
+    @property
+    def pos_weight(self) -> Path:
+        return self.root / "pos_weight.json"
+
+    # written by `cvguard evaluate` / `cvguard baseline`
+    @property
+    def predictions_root(self) -> Path:
+        return self.root / "predictions"
+
+    def predictions(self, model_name: str, split: str) -> Path:
+        return self.predictions_root / model_name / f"{split}.npy"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.json"
+
+    @property
+    def thresholds(self) -> Path:
+        return self.root / "thresholds.json"
+
+    @property
+    def report_md(self) -> Path:
+        return self.root / "report.md"
+
+    @property
+    def report_html(self) -> Path:
+        return self.root / "report.html"
+
+    @property
+    def model_card(self) -> Path:
+        return self.model / "README.md"
+
+    # written by `cvguard export` and `cvguard run`
+    @property
+    def artifact(self) -> Path:
+        return self.root / "artifact"
+
+    @property
+    def sample_predictions(self) -> Path:
+        return self.root / "sample_predictions.jsonl"
+
+    # reading, with errors that say which command to run first
+    def require(self, path: Path, command: str) -> Path:
+        if not path.exists():
+            raise MissingStageOutput(f"{path} not found; run `cvguard {command}` first")
+        return path
+
+    def read_split(self, name: str, required: bool = False) -> list[dict]:
+        path = self.split(name)
+        if required:
+            self.require(path, "data CONFIG")
+        return read_jsonl(path) if path.exists() else []
+
+    def save_predictions(self, model_name: str, split: str, probs: np.ndarray) -> None:
+        atomic_write(self.predictions(model_name, split), lambda f: np.save(f, probs))
+
+    def load_predictions(self, model_name: str, split: str) -> np.ndarray:
+        return np.load(self.require(self.predictions(model_name, split), "evaluate CONFIG"))
+
+    def prediction_models(self) -> list[str]:
+        root = self.predictions_root
+        return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+    def read_thresholds(self, labels: list[str]) -> dict[str, float]:
+        """The dev-chosen thresholds, or 0.5 for every label before evaluation has run."""
+        if not self.thresholds.exists():
+            return {name: 0.5 for name in labels}
+        return json.loads(self.thresholds.read_text(encoding="utf-8"))
+
+
+# --- what a checkpoint carries ------------------------------------------------------------------------------
+
+
+@dataclass
+class ModelSettings:
+    """Stored as `cvguard` in the checkpoint's config.json, so every reader of RUN_DIR/model (evaluation,
+    export, the model card) tokenises and normalises exactly as training did. Plain Hugging Face tools ignore
+    it: they see an ordinary multi-label sequence classifier."""
+
+    max_length: int = 128
+    normalize: bool = False  # texts go through cvguard.normalize before tokenising
+    base_model: str = ""
+    revision: str = ""  # the Hub revision the base model was pinned to ("" = the default branch)
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> "ModelSettings":
+        if values is None:
+            raise ValueError("config.json has no `cvguard` settings: not a checkpoint written by cvguard train")
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# --- the exported artifact ----------------------------------------------------------------------------------
+
+MANIFEST_FILE = "manifest.json"
+ARTIFACT_TOKENIZER = "tokenizer.json"
+ARTIFACT_LABELS = "labels.json"
+ARTIFACT_THRESHOLDS = "thresholds.json"
+ARTIFACT_MODEL_CARD = "README.md"
+MANIFEST_VERSION = 3  # 3: typed Manifest, every listed file checksummed, HF-native source model
+READABLE_VERSIONS = (2, 3)  # 2 differs only in having no `files` table
+
+
+@dataclass
+class Variant:
+    file: str
+    sha256: str
+    bytes: int
+    precision: str  # fp32 | int8 | fp16
+    details: dict = field(default_factory=dict)  # preset, settings, parity against PyTorch, ...
+
+
+@dataclass
+class Manifest:
+    labels: list[str]
+    thresholds: dict[str, float]
+    max_length: int
+    pad_token_id: int
+    normalize: bool
+    long_texts: str  # window | truncate
+    window_stride: int
+    base_model: str
+    cvguard_version: str
+    created: str
+    opset: int = 17
+    format_version: int = MANIFEST_VERSION
+    variants: dict[str, Variant] = field(default_factory=dict)
+    default_variant: dict[str, str] = field(default_factory=dict)  # device -> variant
+    files: dict[str, str] = field(default_factory=dict)  # every other file -> sha256 (tokenizer, labels, ...)
+    build: dict = field(default_factory=dict)  # how it was made: fusions, parity gate, rejected variants
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def write(self, folder: Path) -> None:
+        write_json(folder / MANIFEST_FILE, self.to_dict())
+
+    @classmethod
+    def read(cls, folder: Path) -> "Manifest":
+        path = Path(folder) / MANIFEST_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: is {folder} a cvguard artifact?")
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path}: not valid JSON ({e})") from None
+        version = raw.get("format_version")
+        if version not in READABLE_VERSIONS:
+            raise ValueError(f"{path}: format_version {version!r}; this cvguard reads {READABLE_VERSIONS}. "
+                             "Re-export the run with this version")
+        if version == 2:
+            raw = _upgrade_v2(raw)
+        try:
+            raw["variants"] = {name: Variant(**v) for name, v in raw["variants"].items()}
+            return cls(**raw)
+        except (TypeError, KeyError) as e:
+            raise ValueError(f"{path}: malformed manifest ({e})") from None
+
+
+def _upgrade_v2(raw: dict) -> dict:
+    """Format 2 kept variant details inline and the long-text choice as a nested dict."""
+    core = {"file", "sha256", "bytes", "precision"}
+    variants = {name: {**{k: v[k] for k in core if k in v}, "bytes": v.get("bytes", 0),
+                       "details": {k: x for k, x in v.items() if k not in core}}
+                for name, v in raw["variants"].items()}
+    long = raw.get("long_texts", {"mode": "truncate", "stride": 0})
+    return {"labels": raw["labels"], "thresholds": raw["thresholds"], "max_length": raw["max_length"],
+            "pad_token_id": raw["pad_token_id"], "normalize": raw.get("normalize", False),
+            "long_texts": long["mode"], "window_stride": long.get("stride", 0),
+            "base_model": raw.get("base_model", ""), "cvguard_version": raw.get("cvguard_version", ""),
+            "created": raw.get("created", ""), "opset": raw.get("opset", 17), "format_version": 2,
+            "variants": variants, "default_variant": raw.get("default_variant", {}),
+            "files": {raw["tokenizer"]["file"]: raw["tokenizer"]["sha256"]} if "tokenizer" in raw else {},
+            "build": {}}
