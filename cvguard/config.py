@@ -175,9 +175,9 @@ def _check_type(value, hint, where: str):
     return value
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> RunConfig:
+def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] = ()) -> RunConfig:
     """Reads a YAML config (or the defaults) and applies `section.key=value` overrides."""
-    raw = {}
+    raw: dict = {}
     if path is not None:
         path = Path(path)
         if not path.is_file():

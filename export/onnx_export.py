@@ -33,6 +33,7 @@ import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from onnxruntime.transformers.onnx_model import OnnxModel
 from onnxruntime.transformers.optimizer import optimize_model
+from transformers import PreTrainedModel
 
 from cvguard import __version__
 from cvguard.config import ExportConfig, RunConfig
@@ -81,7 +82,7 @@ class LogitsOnly(torch.nn.Module):
         return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
 
 
-def export_onnx(model: torch.nn.Module, path: Path, opset: int, pad_id: int) -> None:
+def export_onnx(model: PreTrainedModel, path: Path, opset: int, pad_id: int) -> None:
     model.eval()
     # SDPA exports as a decomposed graph with NaN guards that the attention fusion does not match.
     model.set_attn_implementation("eager")
@@ -123,7 +124,7 @@ def convert_fp16(source: Path, target: Path) -> None:
 
 def parity_set(run: RunDir, labels: list[str], limit: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
     """Up to `limit` held-out texts with their gold labels: a seeded sample of test, topped up from dev."""
-    rows = []
+    rows: list[dict] = []
     for split in ("test", "dev"):
         pool = run.read_split(split)
         random.Random(seed).shuffle(pool)
@@ -226,7 +227,7 @@ def export(config: RunConfig, out_dir: Path | None = None) -> Manifest:
             raise ParityError(f"fp32 ONNX disagrees with PyTorch: {'; '.join(result['failures'])}")
 
         if ec.quantize:
-            tried = []
+            tried: list[dict] = []
             for preset_name in ec.int8_presets:
                 if preset_name not in INT8_PRESETS:
                     raise ValueError(f"unknown int8 preset {preset_name!r}; known: {sorted(INT8_PRESETS)}")
