@@ -1,16 +1,19 @@
 """GPU check: PyTorch fp32 and fp16 against onnxruntime fp16 on CUDA, for a machine with no internet.
 
-Here (any machine with the repo installed), pack what the GPU machine needs, well under 64 MiB:
+Here (any machine with the repo installed), from the repository root, pack what the GPU machine needs, well
+under 64 MiB:
 
     echo /gpu_bundle/ >> .git/info/exclude
-    .venv/bin/python benchmarks/gpu_check.py bundle --run runs/public --out gpu_bundle
+    .venv/bin/python -m benchmarks.gpu_check bundle --run runs/public --out gpu_bundle
 
-There (the repo copied, `gpu_bundle` carried; no install needed), in one short command:
+There (the repo copied, `gpu_bundle` carried; no install needed: run from the repository root, `-m` puts it
+on sys.path, and cvguard/ reaches the stage folders through its links), in one short command:
 
-    PYTHONUNBUFFERED=1 python3 benchmarks/gpu_check.py check gpu_bundle --out $OUT
+    PYTHONUNBUFFERED=1 python3 -m benchmarks.gpu_check check gpu_bundle --out $OUT
 
 The bundle holds the PyTorch weights in fp16 (half the bytes; the fp32 engine upcasts them, so it runs
-fp16-rounded weights in fp32), the tokenizer, the artifact's manifest and COLD. `check` prints what it
+fp16-rounded weights in fp32), the tokenizer, the artifact's manifest and COLD, laid out as a run folder
+(model/, artifact/) plus COLD/. `check` prints what it
 finds (GPU, torch, onnxruntime and its providers), builds the fused fp32 and fp16 ONNX graphs there
 when torch and onnx are present, and runs benchmarks/inference.py on CUDA with every engine it can:
 pytorch_fp32 (the baseline), pytorch_fp16, and ort_fp32_optimized and ort_fp16 when onnxruntime has a
@@ -18,10 +21,8 @@ CUDAExecutionProvider (the onnxruntime-gpu package). It says what it skipped and
 """
 
 import argparse
-import importlib
 import importlib.metadata
 import json
-import os
 import platform
 import shutil
 import subprocess
@@ -30,30 +31,33 @@ import tempfile
 import time
 from pathlib import Path
 
+from cvguard.contracts import Manifest, RunDir, Variant
+
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ["torch", "transformers", "tokenizers", "safetensors", "onnx", "onnxruntime", "onnxruntime-gpu",
             "numpy", "pyyaml"]
 
 
-def bundle(run: Path, out: Path, cold: Path) -> None:
+def bundle(run_dir: Path, out: Path, cold: Path) -> None:
     from safetensors.torch import load_file, save_file
+    from transformers.utils import SAFE_WEIGHTS_NAME
 
-    model, artifact = run / "model", run / "artifact"
+    run, packed = RunDir(run_dir), RunDir(out)
     if out.exists():
         shutil.rmtree(out)
-    (out / "model").mkdir(parents=True)
-    for path in model.iterdir():
-        if path.is_file() and path.name != "model.safetensors":
-            shutil.copy2(path, out / "model" / path.name)
-    state = {k: v.half() if v.is_floating_point() else v for k, v in load_file(str(model / "model.safetensors")).items()}
-    save_file(state, str(out / "model" / "model.safetensors"))
+    packed.model.mkdir(parents=True)
+    for path in run.model.iterdir():
+        if path.is_file() and path.name != SAFE_WEIGHTS_NAME:
+            shutil.copy2(path, packed.model / path.name)
+    state = {k: v.half() if v.is_floating_point() else v for k, v in load_file(str(run.model / SAFE_WEIGHTS_NAME)).items()}
+    save_file(state, str(packed.model / SAFE_WEIGHTS_NAME), metadata={"format": "pt"})
 
-    (out / "artifact").mkdir()
-    manifest = json.loads((artifact / "manifest.json").read_text())
-    manifest["variants"] = {}  # the ONNX files are rebuilt there: they would not fit beside the weights
-    (out / "artifact" / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
-    for name in ("tokenizer.json", "labels.json", "thresholds.json"):
-        shutil.copy2(artifact / name, out / "artifact" / name)
+    packed.artifact.mkdir()
+    manifest = Manifest.read(run.artifact)
+    manifest.variants, manifest.default_variant = {}, {}  # the ONNX files are rebuilt there: they would not fit
+    manifest.write(packed.artifact)
+    for name in manifest.files:  # tokenizer, labels, thresholds (and the model card): small
+        shutil.copy2(run.artifact / name, packed.artifact / name)
     (out / "COLD").mkdir()
     for name in ("train.csv", "dev.csv", "test.csv"):  # read_cold reads all three
         shutil.copyfile(cold / name, out / "COLD" / name)
@@ -90,44 +94,24 @@ def report_environment() -> dict:
     return found
 
 
-def importable_cvguard() -> str | None:
-    """Makes `import cvguard` work without installing: a folder of links laid out as pyproject's
-    package-dir says. Returns the folder to put on PYTHONPATH (None if cvguard is installed)."""
-    try:
-        importlib.import_module("cvguard.export.runtime")
-        return None
-    except ImportError:
-        pass
-    import tomllib
-
-    package_dir = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
-    shim = Path(tempfile.mkdtemp(prefix="cvguard-shim-"))
-    (shim / "cvguard").mkdir()
-    for path in (REPO / package_dir["cvguard"]).iterdir():
-        (shim / "cvguard" / path.name).symlink_to(path)
-    for package, folder in package_dir.items():
-        if package != "cvguard":
-            (shim / "cvguard" / package.split(".", 1)[1]).symlink_to(REPO / folder)
-    sys.path.insert(0, str(shim))
-    return str(shim)
-
-
 def build_onnx(bundle_dir: Path) -> list[str]:
     """Fused fp32 and fp16 graphs from the bundle's weights, added to its artifact; returns their engines."""
     from cvguard.export.onnx_export import convert_fp16, export_onnx, optimize_fp32
     from cvguard.export.runtime import sha256_of
-    from cvguard.training.model import load_classifier
+    from cvguard.training.model import load_model
 
-    artifact = bundle_dir / "artifact"
-    model, tokenizer, _ = load_classifier(bundle_dir / "model")
-    manifest = json.loads((artifact / "manifest.json").read_text())
-    export_onnx(model, artifact / "plain.onnx", manifest["opset"], tokenizer.pad_token_id)
-    optimize_fp32(artifact / "plain.onnx", artifact / "model.onnx", model.encoder.config.num_attention_heads,
-                  model.encoder.config.hidden_size)
+    packed = RunDir(bundle_dir)
+    artifact = packed.artifact
+    model, tokenizer, _ = load_model(packed.model)
+    manifest = Manifest.read(artifact)
+    export_onnx(model, artifact / "plain.onnx", manifest.opset, tokenizer.pad_token_id)
+    optimize_fp32(artifact / "plain.onnx", artifact / "model.onnx", model.config.num_attention_heads,
+                  model.config.hidden_size)
     convert_fp16(artifact / "model.onnx", artifact / "model.fp16.onnx")
     for name, file in (("fp32", "model.onnx"), ("fp16", "model.fp16.onnx")):
-        manifest["variants"][name] = {"file": file, "sha256": sha256_of(artifact / file)}
-    (artifact / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
+        manifest.variants[name] = Variant(file=file, sha256=sha256_of(artifact / file),
+                                          bytes=(artifact / file).stat().st_size, precision=name)
+    manifest.write(artifact)
     return ["ort_fp32_optimized", "ort_fp16"]
 
 
@@ -135,9 +119,6 @@ def check(bundle_dir: Path, out: Path | None, texts: int, device: str = "cuda") 
     started = time.time()
     print("environment:")
     found = report_environment()
-    shim = importable_cvguard()
-    if shim:
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [shim, os.environ.get("PYTHONPATH")]))
     engines, skipped = [], []
     if device == "cpu":  # a dry run of this script on a machine without a GPU
         engines.append("pytorch_fp32")
@@ -161,10 +142,10 @@ def check(bundle_dir: Path, out: Path | None, texts: int, device: str = "cuda") 
     if not engines:
         raise SystemExit("nothing can run on CUDA here")
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    import inference
+    from benchmarks import inference
 
-    arguments = ["--model", str(bundle_dir / "model"), "--artifact", str(bundle_dir / "artifact"),
+    packed = RunDir(bundle_dir)
+    arguments = ["--model", str(packed.model), "--artifact", str(packed.artifact),
                  "--cold", str(bundle_dir / "COLD"), "--device", device, "--engines", ",".join(engines),
                  "--texts", str(texts), "--single-texts", "200", "--rounds", "3"]
     if out:

@@ -1,8 +1,10 @@
 """Inference benchmark: the same model and the same real texts (COLD test) through several engines.
 
-    python benchmarks/inference.py --run runs/public            # RUN_DIR/model and RUN_DIR/artifact
-    python benchmarks/inference.py --run runs/public --quick    # a few hundred texts, one pass: minutes
-    python benchmarks/inference.py --run RUN --device cuda --engines pytorch_fp32,pytorch_fp16,ort_fp32_optimized,ort_fp16
+From the repository root:
+
+    python -m benchmarks.inference --run runs/public            # RUN_DIR/model and RUN_DIR/artifact
+    python -m benchmarks.inference --run runs/public --quick    # a few hundred texts, one pass: minutes
+    python -m benchmarks.inference --run RUN --device cuda --engines pytorch_fp32,pytorch_fp16,ort_fp32_optimized,ort_fp16
 
 Engines: pytorch_fp32 (eager, what training and evaluation use), ort_fp32 (plain ONNX export, onnxruntime's
 own session optimisations only), ort_fp32_optimized (the artifact's fused graph), ort_int8 (the artifact's
@@ -28,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from machine import cpu_name  # benchmarks/machine.py: the script's own folder is on sys.path
+from benchmarks.machine import cpu_name
+from cvguard.contracts import Manifest, RunDir, Variant
 
 REPO = Path(__file__).resolve().parents[1]
 CPU_ENGINES = ["pytorch_fp32", "ort_fp32", "ort_fp32_optimized", "ort_int8"]
@@ -45,21 +48,24 @@ def cold_test(folder: Path, limit: int) -> tuple[list[str], np.ndarray]:
 
 
 def prepare(model_dir: Path, artifact: Path, work: Path, opset: int) -> Path:
-    """A copy of the artifact (links, not bytes) with one more variant: the plain, unfused ONNX export."""
+    """An artifact for ort_fp32: the plain, unfused ONNX export beside a copy of the artifact's small files
+    (tokenizer, labels, thresholds). A separate folder, because the runtime refuses files that lie (or link)
+    outside the artifact, and copying the other variants would only cost disk."""
     from cvguard.export.onnx_export import export_onnx
     from cvguard.export.runtime import sha256_of
-    from cvguard.training.model import load_classifier
+    from cvguard.training.model import load_model
 
-    folder = work / "artifact"
+    folder = work / "artifact-plain"  # a scratch folder, not a run's
     folder.mkdir(parents=True)
-    for path in artifact.iterdir():
-        (folder / path.name).symlink_to(path.resolve())
-    model, tokenizer, _ = load_classifier(model_dir)
+    manifest = Manifest.read(artifact)
+    for name in manifest.files:
+        shutil.copyfile(artifact / name, folder / name)
+    model, tokenizer, _ = load_model(model_dir)
     export_onnx(model, folder / "plain.onnx", opset, tokenizer.pad_token_id)
-    manifest = json.loads((artifact / "manifest.json").read_text())
-    manifest["variants"]["plain_fp32"] = {"file": "plain.onnx", "sha256": sha256_of(folder / "plain.onnx")}
-    (folder / "manifest.json").unlink()
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    manifest.variants = {"plain_fp32": Variant(file="plain.onnx", sha256=sha256_of(folder / "plain.onnx"),
+                                               bytes=(folder / "plain.onnx").stat().st_size, precision="fp32")}
+    manifest.default_variant = {"cpu": "plain_fp32", "cuda": "plain_fp32"}
+    manifest.write(folder)
     return folder
 
 
@@ -69,18 +75,20 @@ def load_engine(engine: str, args):
         import torch
 
         from cvguard.training.batching import predict_probs
-        from cvguard.training.model import load_classifier
+        from transformers.utils import SAFE_WEIGHTS_NAME
+
+        from cvguard.training.model import load_model
 
         if args.threads:
             torch.set_num_threads(args.threads)
-        model, tokenizer, meta = load_classifier(args.model)
+        model, tokenizer, _ = load_model(Path(args.model))
         model.to(args.device)
         if engine == "pytorch_fp16":
             model.half()
-        size = (Path(args.model) / "model.safetensors").stat().st_size
+        size = (Path(args.model) / SAFE_WEIGHTS_NAME).stat().st_size
 
         def predict(texts, batch_size):
-            return predict_probs(model, tokenizer, texts, meta["max_length"], batch_size, args.device)
+            return predict_probs(model, tokenizer, texts, batch_size, args.device)  # max_length: the model's
         return predict, size
 
     from cvguard.export.runtime import Classifier
@@ -90,15 +98,15 @@ def load_engine(engine: str, args):
                                  long_texts="truncate", verify=False)
     if classifier.device != args.device:  # the runtime falls back to the CPU with a warning; not here
         raise SystemExit(f"{engine}: onnxruntime could not run on {args.device}")
-    size = (Path(args.artifact) / classifier.manifest["variants"][variant]["file"]).stat().st_size
+    size = (Path(args.artifact) / classifier.manifest.variants[variant].file).stat().st_size
     return classifier.predict_proba, size
 
 
 def worker(args) -> dict:
     """Runs in its own process: load one engine, measure, print one JSON line."""
     texts, gold = cold_test(Path(args.cold), args.texts)
-    manifest = json.loads((Path(args.artifact) / "manifest.json").read_text())
-    threshold = float(manifest["thresholds"][manifest["labels"][0]])
+    manifest = Manifest.read(Path(args.artifact))
+    threshold = float(manifest.thresholds[manifest.labels[0]])
     started = time.perf_counter()
     predict, size = load_engine(args.worker, args)
     load_s = time.perf_counter() - started
@@ -167,8 +175,8 @@ def best_of(runs: list[dict]) -> dict:
 
 def agreement(results: list[dict], work: Path, artifact: Path) -> None:
     """The newest engine's flags and probabilities against the first engine's, on every label."""
-    manifest = json.loads((artifact / "manifest.json").read_text())
-    cut = np.array([manifest["thresholds"][name] for name in manifest["labels"]], dtype=np.float32)
+    manifest = Manifest.read(artifact)
+    cut = np.array([manifest.thresholds[name] for name in manifest.labels], dtype=np.float32)
     base, probs = (np.load(work / f"{r['engine']}.npy") for r in (results[0], results[-1]))
     results[-1]["flag_agreement"] = float(((base >= cut) == (probs >= cut)).mean())
     results[-1]["max_abs_prob_diff"] = float(np.abs(base - probs).max())
@@ -188,6 +196,12 @@ def table(results: list[dict]) -> str:
         cells.append(f"{r['flag_agreement']:.4f} / {r['max_abs_prob_diff']:.3f}")
         lines.append(f"| {r['engine']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def worker_env() -> dict:
+    """A worker imports benchmarks and cvguard from this checkout, whatever the caller's folder: the repo
+    root goes first on its PYTHONPATH (cvguard/ holds the stage folders as links, so nothing to install)."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
 
 
 def machine() -> str:
@@ -219,23 +233,24 @@ def main(argv=None):
         return
     if not (args.model or args.run) or not (args.artifact or args.run):
         parser.error("give --run, or --model and --artifact")
-    args.model = args.model or args.run / "model"
-    args.artifact = args.artifact or args.run / "artifact"
+    args.model = args.model or RunDir(args.run).model
+    args.artifact = args.artifact or RunDir(args.run).artifact
     engines = args.engines.split(",")
 
     work = Path(tempfile.mkdtemp(prefix="cvguard-bench-"))
     try:
-        artifact = prepare(args.model, args.artifact, work, opset=17) if "ort_fp32" in engines else args.artifact
+        plain = prepare(args.model, args.artifact, work, opset=17) if "ort_fp32" in engines else None
         # Round-robin, so that a busy spell on the machine hurts every engine alike.
         runs = {engine: [] for engine in engines}
         for round_no in range(args.rounds):
             for engine in engines:
-                command = [sys.executable, __file__, "--worker", engine, "--model", str(args.model),
+                artifact = plain if engine == "ort_fp32" else args.artifact
+                command = [sys.executable, "-m", "benchmarks.inference", "--worker", engine, "--model", str(args.model),
                            "--artifact", str(artifact), "--cold", str(args.cold), "--texts", str(args.texts),
                            "--single-texts", str(args.single_texts), "--threads", str(args.threads),
                            "--device", args.device, "--save-probs", str(work)]
                 print(f"round {round_no + 1}/{args.rounds}: {engine} ...", file=sys.stderr, flush=True)
-                done = subprocess.run(command, capture_output=True, text=True)
+                done = subprocess.run(command, capture_output=True, text=True, env=worker_env())
                 if done.returncode != 0:
                     print(f"{engine} failed:\n{done.stderr[-3000:]}", file=sys.stderr)
                     continue
@@ -244,7 +259,7 @@ def main(argv=None):
         for engine in engines:
             if runs[engine]:
                 results.append(best_of(runs[engine]))
-                agreement(results, work, artifact)
+                agreement(results, work, args.artifact)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if not results:

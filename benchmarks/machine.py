@@ -1,4 +1,4 @@
-"""The machine a benchmark ran on, for the figures it prints (shared by the benchmark scripts)."""
+"""The machine a benchmark ran on, for the figures it prints (benchmarks.inference and benchmarks.training)."""
 
 import platform
 from pathlib import Path

@@ -1,9 +1,11 @@
 """Load test for `cvguard serve`: a bounded number of real HTTP requests on loopback at 1, 8 and 32
 concurrent clients; requests/s, p50/p99 latency and errors per level.
 
-    python benchmarks/serve_load.py runs/public/artifact                  # starts its own server
-    python benchmarks/serve_load.py ARTIFACT --requests 2000 --texts-per-request 4
-    python benchmarks/serve_load.py --url http://127.0.0.1:8000           # an already running server
+From the repository root:
+
+    python -m benchmarks.serve_load runs/public/artifact                  # starts its own server
+    python -m benchmarks.serve_load ARTIFACT --requests 2000 --texts-per-request 4
+    python -m benchmarks.serve_load --url http://127.0.0.1:8000           # an already running server
 
 The clients are threads with one keep-alive connection each, on the same machine as the server: on a
 small CPU they compete with it, so the figures are a floor for what a separate client machine would see.
@@ -12,6 +14,7 @@ small CPU they compete with it, so the figures are a floor for what a separate c
 import argparse
 import http.client
 import json
+import os
 import random
 import socket
 import subprocess
@@ -58,7 +61,9 @@ def start_server(artifact: Path, threads: int, extra: list[str]) -> tuple[subpro
     port = free_port()
     command = [sys.executable, "-m", "cvguard.cli", "serve", str(artifact), "--port", str(port),
                "--threads", str(threads), *extra]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # The server runs this checkout's cvguard, whatever the caller's folder or an installed copy.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     return process, f"http://127.0.0.1:{port}"
 
 

@@ -1,6 +1,7 @@
 """Training throughput: cvguard's loop against transformers' Trainer, in one run, on the same work.
 
-Every contender trains the same classifier (encoder + mean pooling + linear head, masked BCE), from the same
+Every contender trains the same classifier, cvguard's model: the stock Hugging Face
+AutoModelForSequenceClassification ([CLS] pooler + linear head) with cvguard's masked BCE, from the same
 initial weights, on the same COLD rows, with the same batch size, number of steps, optimiser (AdamW, two
 learning rates), schedule (cvguard's warm-up + linear decay, passed to Trainer as a LambdaLR) and gradient
 clipping. Only the training loop and the batching differ:
@@ -16,8 +17,10 @@ step, so start-up, tokenising and the first, slower steps count for nobody. The 
 each padded batch was padding. Loss curves are the mean training loss over each 10 steps; the rows are the
 same but their order differs between samplers, so the curves should track each other, not coincide.
 
-    python benchmarks/training.py                    # e5-small (4 layers), 60 steps of 32 COLD rows
-    python benchmarks/training.py --quick            # a tiny random BERT, 30 steps of 16: checks the script
+From the repository root:
+
+    python -m benchmarks.training                    # e5-small (4 layers), 60 steps of 32 COLD rows
+    python -m benchmarks.training --quick            # a tiny random BERT, 30 steps of 16: checks the script
 Run it on an otherwise idle machine: with the cores busy, OpenMP threads wait on each other and every figure
 collapses (--threads 1 limits the damage when a quiet machine is not to be had).
 Writes OUT/results.json and OUT/loss_curves.png (default runs/bench-training[-quick]/).
@@ -34,14 +37,15 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.machine import cpu_name
 from cvguard.config import load_config
+from cvguard.contracts import RunDir
 from cvguard.data.sources import read_cold
 from cvguard.io import write_jsonl
 from cvguard.taxonomy import label_matrix, load_taxonomy
 from cvguard.training.batching import encode_texts, plan_batches
-from cvguard.training.model import build_classifier, masked_bce_loss
+from cvguard.training.model import build_model, masked_bce_loss
 from cvguard.training.train import LOG_EVERY_STEPS, learning_rate_scale, train
-from machine import cpu_name  # benchmarks/machine.py: the script's own folder is on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -68,17 +72,17 @@ def cold_rows(n: int, seed: int) -> list[dict]:
 
 
 def run_cvguard(name: str, base_overrides: list[str], rows: list[dict], workdir: Path, grouped: bool) -> dict:
-    run = workdir / name
-    write_jsonl(run / "data" / "train.jsonl", rows)
-    write_jsonl(run / "data" / "dev.jsonl", [])
-    config = load_config(None, [f"run_dir={run}", *base_overrides, "train.checkpoint_every_steps=0",
+    run = RunDir(workdir / name)
+    write_jsonl(run.split("train"), rows)
+    write_jsonl(run.split("dev"), [])
+    config = load_config(None, [f"run_dir={run.root}", *base_overrides, "train.checkpoint_every_steps=0",
                                 f"train.group_by_length={str(grouped).lower()}"])
     train(config)
-    log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
+    log = [json.loads(line) for line in run.train_log.read_text().splitlines()]
     steps = {e["step"]: e for e in log if "loss" in e}
     tc = config.train
     # The pad share of exactly the batches this run trained on, from the same plan the loop used.
-    _, tokenizer = build_classifier(config.model, list(load_taxonomy().labels))
+    _, tokenizer, _ = build_model(config.model, list(load_taxonomy().labels))
     lengths = [len(ids) for ids in encode_texts(tokenizer, [r["text"] for r in rows], config.model.max_length)]
     batches = plan_batches(lengths, tc.batch_size, tc.seed, 0, grouped)[:tc.max_steps]
     real = sum(lengths[i] for b in batches for i in b)
@@ -98,7 +102,7 @@ def run_trainer(name: str, base_overrides: list[str], rows: list[dict], workdir:
     config = load_config(None, base_overrides)
     tc, labels = config.train, list(load_taxonomy().labels)
     hf_set_seed(tc.seed)  # the same initial head as cvguard's run: both seed, then build
-    classifier, tokenizer = build_classifier(config.model, labels)
+    classifier, tokenizer, fresh = build_model(config.model, labels)
     counts = {"real": 0, "padded": 0}
 
     class WithLoss(torch.nn.Module):
@@ -112,16 +116,18 @@ def run_trainer(name: str, base_overrides: list[str], rows: list[dict], workdir:
             if self.training:
                 counts["real"] += int(attention_mask.sum())
                 counts["padded"] += attention_mask.numel()
-            logits = self.model(input_ids, attention_mask)
+            logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
             return {"loss": masked_bce_loss(logits.float(), labels), "logits": logits}
 
     ids = encode_texts(tokenizer, [r["text"] for r in rows], config.model.max_length)
     dataset = Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(x) for x in ids],
                                  "labels": label_matrix(rows, labels).tolist()})
     model = WithLoss(classifier)
-    encoder_params = [p for n, p in classifier.named_parameters() if not n.startswith("head.")]
-    optimizer = torch.optim.AdamW([{"params": encoder_params, "lr": tc.learning_rate},
-                                   {"params": classifier.head.parameters(), "lr": tc.head_learning_rate}],
+    # The same two groups as cvguard's loop: the parameters the checkpoint lacked (the head) learn faster.
+    pretrained = [p for n, p in classifier.named_parameters() if n not in fresh]
+    new = [p for n, p in classifier.named_parameters() if n in fresh]
+    optimizer = torch.optim.AdamW([{"params": pretrained, "lr": tc.learning_rate},
+                                   {"params": new, "lr": tc.head_learning_rate}],
                                   weight_decay=tc.weight_decay)
     warmup = max(1, int(tc.warmup_ratio * tc.max_steps))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: learning_rate_scale(s, tc.max_steps, warmup))
