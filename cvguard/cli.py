@@ -115,13 +115,15 @@ def read_input_texts(path: str | None, field: str) -> list[str]:
 
 
 def cmd_predict(args):
+    from cvguard.export.options import RuntimeOptions, from_args
     from cvguard.export.runtime import Classifier
 
     texts = read_input_texts(args.input, args.text_field)
-    classifier = Classifier.load(args.artifact, device=args.device, variant=args.variant)
+    options = from_args(RuntimeOptions, args)
+    classifier = Classifier.from_options(args.artifact, options)
     try:
-        results = classifier.predict(texts, batch_size=args.batch_size)
-    except (TypeError, ValueError) as e:
+        results = classifier.predict(texts, batch_size=options.batch_size)
+    except ValueError as e:  # options.InvalidTexts names the offending text
         raise SystemExit(f"{args.input or 'stdin'}: {e}")
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     for result in results:
@@ -131,15 +133,15 @@ def cmd_predict(args):
 
 
 def cmd_serve(args):
+    from cvguard.export.options import RuntimeOptions, ServeOptions, from_args
+
     try:
-        from cvguard.export.serve import Limits, serve
+        from cvguard.export.serve import serve
     except ImportError as e:
         raise SystemExit(f"cvguard serve needs the serve extra: pip install 'cvguard[serve]' ({e})")
 
-    serve(args.artifact, host=args.host, port=args.port, device=args.device, variant=args.variant,
-          intra_op_threads=args.threads, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
-          batch_size=args.batch_size, long_texts=args.long_texts,
-          limits=Limits(args.max_texts, args.max_chars, args.max_body_bytes))
+    serve(args.artifact, from_args(RuntimeOptions, args), from_args(ServeOptions, args))
+
 
 def cmd_run(args):
     """The main job: data -> train -> baseline -> evaluate -> export -> predict."""
@@ -163,7 +165,24 @@ def cmd_run(args):
     print(f"done: see {run.report_html} and {run.artifact}")
 
 
+def add_runtime_options(p: argparse.ArgumentParser) -> None:
+    """The options `predict` and `serve` share, with the defaults of export.options.RuntimeOptions."""
+    from cvguard.export.options import LONG_TEXT_MODES, RuntimeOptions
+
+    d = RuntimeOptions()
+    p.add_argument("--device", default=d.device, choices=["cpu", "cuda"])
+    p.add_argument("--variant", default=d.variant,
+                   help="model variant in the artifact (default: int8 on CPU, fp16 (else fp32) on CUDA)")
+    p.add_argument("--threads", type=int, default=d.threads, help="onnxruntime intra-op threads (default: one per core)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size,
+                   help=f"rows per onnxruntime call (default {d.batch_size})")
+    p.add_argument("--long-texts", default=d.long_texts, choices=LONG_TEXT_MODES,
+                   help="texts over max_length tokens: score overlapping windows or truncate (default: the artifact's choice)")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from cvguard.export.options import ServeOptions
+
     parser = argparse.ArgumentParser(prog="cvguard", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -198,27 +217,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", "-i", help="a .jsonl or .csv file; omitted or '-' = one text per line on stdin")
     p.add_argument("--text-field", default="text", help="JSONL key / CSV column holding the text (default: text)")
     p.add_argument("--output", "-o", help="write JSONL here instead of stdout")
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--variant", help="model variant in the artifact (default: int8 on CPU, fp32 on CUDA)")
-    p.add_argument("--batch-size", type=int, default=32)
+    add_runtime_options(p)
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("serve", help="serve an artifact over HTTP: POST /v1/classify, GET /healthz",
+    p = sub.add_parser("serve", help="serve an artifact over HTTP: POST /v1/classify, Perspective's "
+                                     "/v1alpha1/comments:analyze, GET /healthz, /docs",
                        description="Serve an artifact over HTTP (needs the serve extra). Concurrent requests "
                                    "are micro-batched into one onnxruntime call.")
     p.add_argument("artifact", type=Path, help="artifact folder written by `cvguard export`")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 = all)")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--variant", help="model variant in the artifact (default: int8 on CPU, fp16 on CUDA)")
-    p.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (default: one per core)")
-    p.add_argument("--long-texts", choices=["window", "truncate"], help="override the artifact's choice")
-    p.add_argument("--max-batch", type=int, default=64, help="texts gathered into one onnxruntime call")
-    p.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a request waits for others to batch with")
-    p.add_argument("--batch-size", type=int, default=32, help="rows per onnxruntime call inside a batch")
-    p.add_argument("--max-texts", type=int, default=64, help="texts per request")
-    p.add_argument("--max-chars", type=int, default=2000, help="characters per text")
-    p.add_argument("--max-body-bytes", type=int, default=1 << 20)
+    d = ServeOptions()
+    p.add_argument("--host", default=d.host, help=f"address to bind (default {d.host}; 0.0.0.0 = all)")
+    p.add_argument("--port", type=int, default=d.port)
+    add_runtime_options(p)
+    p.add_argument("--max-batch", type=int, default=d.max_batch, help="texts gathered into one onnxruntime call")
+    p.add_argument("--max-wait-ms", type=float, default=d.max_wait_ms,
+                   help="how long a request waits for others to batch with")
+    p.add_argument("--max-texts", type=int, default=d.max_texts, help="texts per request")
+    p.add_argument("--max-chars", type=int, default=d.max_chars, help="characters per text")
+    p.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes)
     p.set_defaults(func=cmd_serve)
     return parser
 

@@ -11,8 +11,9 @@ cvguard with the base install:
 Texts longer than the artifact's max_length tokens are either cut into overlapping windows, each scored,
 with the text's probability the maximum over its windows ("window": abuse at the end of a long post is
 still seen), or truncated to the first max_length tokens ("truncate": what training and evaluation saw).
-The manifest records the export's choice; `Classifier.load(long_texts=...)` overrides it. Empty strings
-and non-strings are rejected with the offending index.
+The manifest records the export's choice; `Classifier.load(long_texts=...)` overrides it. Bad input (empty
+strings, non-strings, anything over optional TextLimits) raises options.InvalidTexts with the offending
+index, the same check the server answers 422 with.
 """
 
 import hashlib
@@ -24,9 +25,8 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from cvguard.contracts import ARTIFACT_TOKENIZER, Manifest
+from cvguard.export.options import LONG_TEXT_MODES, RuntimeOptions, TextLimits, validate_texts
 from cvguard.normalize import normalize_text
-
-LONG_TEXT_MODES = ("window", "truncate")
 
 
 def sha256_of(path: Path) -> str:
@@ -51,18 +51,6 @@ def verified_file(folder: Path, name: str, sha256: str | None) -> Path:
     if sha256 is not None and sha256_of(path) != sha256:
         raise ArtifactError(f"{folder / name}: sha256 does not match the manifest; the artifact is corrupt")
     return path
-
-
-def validate_texts(texts) -> list[str]:
-    if isinstance(texts, str) or not hasattr(texts, "__iter__"):
-        raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
-    texts = list(texts)
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(f"texts[{i}] is {type(text).__name__}, expected str")
-        if not text.strip():
-            raise ValueError(f"texts[{i}] is empty or whitespace only")
-    return texts
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -162,6 +150,12 @@ class Classifier:
                    io_binding=session.get_providers()[0] == "CUDAExecutionProvider" if io_binding is None else io_binding,
                    variant=variant)
 
+    @classmethod
+    def from_options(cls, artifact_dir: str | Path, options: RuntimeOptions, **kwargs) -> "Classifier":
+        """`load` with the options `cvguard predict` and `cvguard serve` share; kwargs go to `load`."""
+        return cls.load(artifact_dir, device=options.device, variant=options.variant,
+                        intra_op_threads=options.threads, long_texts=options.long_texts, **kwargs)
+
     def encode(self, texts: list[str]) -> tuple[list[list[int]], np.ndarray]:
         """Token id rows to score, and for each row the index of the text it belongs to."""
         if self.manifest.normalize:  # the model was trained on normalised text (cvguard/normalize.py)
@@ -187,9 +181,10 @@ class Classifier:
         self.session.run_with_iobinding(binding)
         return binding.copy_outputs_to_cpu()[0]
 
-    def predict_proba(self, texts, batch_size: int = 32) -> np.ndarray:
+    def predict_proba(self, texts, batch_size: int = RuntimeOptions.batch_size,
+                      limits: TextLimits = TextLimits()) -> np.ndarray:
         """Rows x labels probabilities, in the order of `texts`."""
-        texts = validate_texts(texts)
+        texts = validate_texts(texts, limits)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         encoded, owner = self.encode(texts)
@@ -208,8 +203,9 @@ class Classifier:
             np.maximum.at(logits, owner[idx], self.run(input_ids, attention_mask).astype(np.float32))
         return sigmoid(logits)
 
-    def predict(self, texts, batch_size: int = 32) -> list[dict]:
-        texts = validate_texts(texts)
+    def predict(self, texts, batch_size: int = RuntimeOptions.batch_size,
+                limits: TextLimits = TextLimits()) -> list[dict]:
+        texts = validate_texts(texts, limits)
         probs = self.predict_proba(texts, batch_size)
         return self.format(texts, probs)
 
