@@ -395,12 +395,20 @@ class Gap:
 
 
 @dataclass
+class PowerMeans:
+    """Each AUC's power mean (p = -5) over the groups."""
+    subgroup_auc: float | None
+    bpsn_auc: float | None
+    bnsp_auc: float | None
+
+
+@dataclass
 class SourceBias:
     threshold: float
     n: int
     groups: dict[str, GroupBias]
     overall_auc: float | None
-    power_means: dict[str, float | None]  # AUC kind -> power mean over groups
+    power_means: PowerMeans
     final: float | None  # the Jigsaw bias score
     fpr_gap: Gap | None
     fnr_gap: Gap | None

@@ -5,8 +5,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from conftest import write_fake_run
 from cvguard.cli import main
-from test_report import write_fake_run
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "evaluation.ipynb"
 
