@@ -555,8 +555,8 @@ class EvaluationResults:
 def from_json(kind, value):
     """A JSON value as the annotated type: dataclasses field by field, dict[str, X] and list[X] item by item,
     X | None as X unless None. Unknown or missing fields raise TypeError."""
-    if value is None:
-        return None
+    if value is None or (isinstance(kind, type) and isinstance(value, kind)):  # None, or already built
+        return value
     if dataclasses.is_dataclass(kind):
         hints = _hints(kind)
         return kind(**{k: from_json(hints.get(k), v) if k in hints else _unknown(kind, k) for k, v in value.items()})
