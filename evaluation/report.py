@@ -8,7 +8,6 @@ others (cvguard beside the TF-IDF baseline), on the same rows and at each model'
 import base64
 import html
 import io
-from pathlib import Path
 
 import numpy as np
 # Figures are built without pyplot: no global state, no display needed, and they render with Agg.
