@@ -1,8 +1,8 @@
 """Sets evaluated runs side by side, for the before/after experiments (imbalance, evasion robustness).
 
-Reads each RUN_DIR's own rows (data/test.jsonl), cvguard's test probabilities (predictions/cvguard/test.npy)
-and the thresholds chosen on dev (thresholds.json), so it needs only `cvguard data/train/evaluate` to have run,
-and it does not depend on the layout of metrics.json. Prints Markdown:
+Reads each RUN_DIR's own test rows, cvguard's test probabilities and the thresholds chosen on dev (RunDir's
+split("test"), predictions and thresholds), so it needs only `cvguard data/train/evaluate` to have run, and it
+does not depend on the layout of metrics.json. Prints Markdown:
   - per label and source: recall, precision, F1 at the dev threshold, and PR-AUC (threshold-free);
   - COLD test macro-F1 of `violent` (the published COLD figure);
   - MHC-Mandarin accuracy per functionality, spell_* (pinyin, homophone, split characters) first.
@@ -11,30 +11,30 @@ and it does not depend on the layout of metrics.json. Prints Markdown:
 """
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
+from cvguard.contracts import MODEL_NAME, RunDir
 from cvguard.evaluation.metrics import auc, binary_metrics, label_metrics
-from cvguard.io import read_jsonl
 from cvguard.taxonomy import label_matrix, load_taxonomy
 
 
-def load_run(run: Path, fixed_threshold: float | None) -> dict:
-    rows = read_jsonl(run / "data" / "test.jsonl")
+def load_run(root: Path, fixed_threshold: float | None) -> dict:
+    run = RunDir(root)
+    rows = run.read_split("test", required=True)
     labels = list(load_taxonomy().labels)
-    thresholds = json.loads((run / "thresholds.json").read_text())
+    thresholds = run.read_thresholds(labels)
     cut = [fixed_threshold if fixed_threshold is not None else thresholds[name] for name in labels]
     return {"rows": rows, "labels": labels, "y": label_matrix(rows, labels),
-            "probs": np.load(run / "predictions" / "cvguard" / "test.npy"), "cut": np.array(cut, dtype=np.float32)}
+            "probs": run.load_predictions(MODEL_NAME, "test"), "cut": np.array(cut, dtype=np.float32)}
 
 
 def label_table(r: dict, source: str) -> dict:
     """Metrics per label on one source's rows, for the labels with positives there."""
     idx = np.array([i for i, row in enumerate(r["rows"]) if row["source"] == source])
     metrics = label_metrics(r["labels"], r["y"][idx], r["probs"][idx], dict(zip(r["labels"], r["cut"].tolist())))
-    return {name: m for name, m in metrics.items() if m["support"]}
+    return {name: m for name, m in metrics.items() if m.support}
 
 
 def cold_violent_macro_f1(r: dict) -> float | None:
@@ -115,9 +115,9 @@ def main(argv=None):
         print(f"| label | support | {' | '.join(f'R · P · F1 · PR-AUC `{Path(n).name}`' for n in names)} |")
         print(f"|---|---|{'---|' * len(names)}")
         for label in tables[0]:
-            cells = [" · ".join(pct(t.get(label, {}).get(k)) for k in ("recall", "precision", "f1", "pr_auc"))
-                     for t in tables]
-            print(f"| {label} | {tables[0][label]['support']} | {' | '.join(cells)} |")
+            cells = [" · ".join(pct(v) for v in ((m.recall, m.precision, m.f1, m.pr_auc) if m else (None,) * 4))
+                     for m in (t.get(label) for t in tables)]
+            print(f"| {label} | {tables[0][label].support} | {' | '.join(cells)} |")
         print()
 
 

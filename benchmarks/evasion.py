@@ -11,16 +11,17 @@ on the originals and on the respelled copies, and the share of originally flagge
 """
 
 import argparse
-import json
 import random
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from cvguard.io import read_jsonl
+from cvguard.contracts import RunDir
+from cvguard.taxonomy import load_taxonomy
 from cvguard.training.augment import augment_text
 from cvguard.training.batching import predict_probs
-from cvguard.training.model import load_classifier
+from cvguard.training.model import load_model
 
 
 def main(argv=None):
@@ -31,9 +32,10 @@ def main(argv=None):
                         help="dev (default) for decisions such as augmentation settings; test only to report")
     parser.add_argument("--seed", type=int, default=0, help="seed of the respelling (default 0)")
     parser.add_argument("--max-rows", type=int, default=0, help="first N violent rows only (0 = all)")
+    parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args(argv)
 
-    rows = [r for r in read_jsonl(args.runs[0] / "data" / f"{args.split}.jsonl")
+    rows = [r for r in RunDir(args.runs[0]).read_split(args.split, required=True)
             if r["source"] == args.source and r["labels"]["violent"] == 1]
     rows = rows[:args.max_rows or None]
     originals = [r["text"] for r in rows]
@@ -45,15 +47,20 @@ def main(argv=None):
         print(f"  {a[:40]}  →  {b[:40]}")
 
     print("\n| run | recall as written | recall respelled | flagged texts still flagged |\n|---|---|---|---|")
-    for run in args.runs:
-        model, tokenizer, meta = load_classifier(run / "model")
-        cut = json.loads((run / "thresholds.json").read_text())["violent"]
-        index = meta["labels"].index("violent")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    labels = list(load_taxonomy().labels)
+    for root in args.runs:
+        run = RunDir(root)
+        model, tokenizer, _ = load_model(run.require(run.model, "train CONFIG"))
+        model.to(device)
+        run.require(run.thresholds, "evaluate CONFIG")
+        cut = run.read_thresholds(labels)["violent"]
+        index = model.config.label2id["violent"]  # id2label comes from the taxonomy
         flag_original, flag_respelled = (
-            predict_probs(model, tokenizer, texts, meta["max_length"])[:, index] >= cut
+            predict_probs(model, tokenizer, texts, args.batch_size, device)[:, index] >= cut
             for texts in (originals, respelled))
         kept = (flag_respelled & flag_original)[changed].sum() / max((flag_original & changed).sum(), 1)
-        print(f"| `{run.name}` | {flag_original.mean():.1%} | {flag_respelled.mean():.1%} | {kept:.1%} |")
+        print(f"| `{run.root.name}` | {flag_original.mean():.1%} | {flag_respelled.mean():.1%} | {kept:.1%} |")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 - `ModelSettings`: what a trained checkpoint carries for cvguard beside the Hugging Face config.
 - `Manifest`: what an exported artifact promises; export writes it, the runtime reads it.
 
-Evaluation results (metrics.json) are typed in `cvguard.evaluation.results`.
+- `EvaluationResults`: what evaluation measured, per model; metrics.json, read by the report and the model card.
 
 This module imports the standard library and numpy only, because the torch-free runtime reads the Manifest.
 """
@@ -14,7 +14,10 @@ This module imports the standard library and numpy only, because the torch-free 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -281,3 +284,296 @@ def _upgrade_v2(raw: dict) -> dict:
             "variants": variants, "default_variant": raw.get("default_variant", {}),
             "files": {raw["tokenizer"]["file"]: raw["tokenizer"]["sha256"]} if "tokenizer" in raw else {},
             "build": {}}
+
+
+# --- evaluation results (metrics.json) ----------------------------------------------------------------------
+# What `cvguard evaluate` measures, per model, and what the report, the model card, the notebook read. Field
+# names are the JSON keys, so metrics.json stays plain JSON with the same numbers and `from_json` rebuilds the
+# objects from the annotations alone. The metric functions (evaluation/metrics.py, bias.py, calibration.py)
+# return plain dicts with these keys; evaluate turns a model's dict into a ModelResult in one place.
+
+RESULTS_VERSION = 2  # 2: {"schema_version", "models"}; 1 (no version): the models dict at the top level
+
+CI = list[float] | None  # a 95% bootstrap interval [low, high]; None without resamples or data
+
+
+@dataclass
+class LabelMetrics:
+    n: int  # rows where the label is known
+    support: int  # positives among them
+    threshold: float
+    low_support: bool  # fewer positives than eval.min_support: shown, flagged as too little data
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    fpr: float | None
+    fnr: float | None
+    precision_ci: CI
+    recall_ci: CI
+    f1_ci: CI
+    fpr_ci: CI
+    fnr_ci: CI
+    accuracy: float | None
+    macro_f1: float | None
+    flag_rate: float | None
+    roc_auc: float | None
+    pr_auc: float | None
+
+
+@dataclass
+class Threshold:
+    threshold: float
+    how: str  # display only: how dev chose it
+    target_recall: float
+    dev_support: int
+
+
+@dataclass
+class SplitResult:
+    n: int
+    overall: dict[str, LabelMetrics]
+    by_source: dict[str, dict[str, LabelMetrics]]
+    # "source:subset" -> {"n", "flag_rate"}: a display-only table, kept as a dict
+    violent_flag_rate_by_subset: dict[str, dict]
+
+
+@dataclass
+class PRCurve:
+    recall: list[float]
+    precision: list[float]
+
+
+@dataclass
+class Calibration:
+    ece: float | None
+    n: int
+    bins: int
+    count: list[int]  # per non-empty bin
+    mean_prob: list[float]
+    pos_rate: list[float]
+
+
+@dataclass
+class BlockResult:
+    """Test rows the report keeps apart: public data, a test-only suite, or an authored corpus."""
+    title: str
+    sources: list[str]
+    authored: bool
+    n: int
+    labels: dict[str, LabelMetrics]  # labels known on no row of the block are absent
+    pr_curves: dict[str, PRCurve | None]  # None where the block has one class only
+    calibration: dict[str, Calibration]
+
+
+@dataclass
+class GroupBias:
+    n: int
+    n_pos: int
+    n_neg: int
+    subgroup_auc: float | None
+    bpsn_auc: float | None
+    bnsp_auc: float | None
+    fpr: float | None
+    fpr_ci: CI
+    fnr: float | None
+    fnr_ci: CI
+
+
+@dataclass
+class Gap:
+    """The widest spread of one rate (FPR or FNR) between groups with enough rows."""
+    gap: float
+    high_group: str
+    high: float
+    low_group: str
+    low: float
+    groups_compared: int
+
+
+@dataclass
+class PowerMeans:
+    """Each AUC's power mean (p = -5) over the groups."""
+    subgroup_auc: float | None
+    bpsn_auc: float | None
+    bnsp_auc: float | None
+
+
+@dataclass
+class SourceBias:
+    threshold: float
+    n: int
+    groups: dict[str, GroupBias]
+    overall_auc: float | None
+    power_means: PowerMeans
+    final: float | None  # the Jigsaw bias score
+    fpr_gap: Gap | None
+    fnr_gap: Gap | None
+
+    def gap(self, rate: str) -> Gap | None:
+        return {"fpr": self.fpr_gap, "fnr": self.fnr_gap}[rate]
+
+
+@dataclass
+class GroupRate:
+    n: int
+    rate: float
+
+
+@dataclass
+class Rate:
+    n: int
+    rate: float | None
+    rate_ci: CI
+
+
+@dataclass
+class FlagRates:
+    """How often non-violent texts of one (source, subset) are flagged: counter-speech, identity mentions."""
+    source: str
+    subset: str
+    what: str  # display only
+    n: int
+    rate: float | None
+    rate_ci: CI
+    by_group: dict[str, GroupRate]
+
+
+@dataclass
+class Functionality:
+    gold: str  # display only: "hateful" | "non-hateful"
+    our_labels: str  # display only: our taxonomy's labels for it, e.g. "violent, insult"
+    differs: bool  # our taxonomy's overall label disagrees with HateCheck's gold
+    n: int
+    rate: float | None  # accuracy against HateCheck's gold
+    rate_ci: CI
+
+
+@dataclass
+class TargetAccuracy:
+    n: int
+    rate: float | None
+    rate_ci: CI
+    hateful: float | None
+    non_hateful: float | None
+
+
+@dataclass
+class HateCheck:
+    overall: Rate
+    hateful: Rate
+    non_hateful: Rate
+    by_functionality: dict[str, Functionality]
+    by_target: dict[str, TargetAccuracy]
+
+
+@dataclass
+class LabelVerdict:
+    target: float
+    status: str  # meets | below | too_few
+    support: int
+    recall: float | None
+    recall_ci: CI
+
+
+@dataclass
+class GroupGap:
+    source: str
+    authored: bool
+    rate: str  # fpr | fnr
+    gap: float
+    high_group: str
+    high: float
+    low_group: str
+    low: float
+    groups_compared: int
+
+
+@dataclass
+class Verdict:
+    block: str  # the block it was judged on
+    authored: bool  # that block is authored data (there was no public test data)
+    min_support: int
+    labels: dict[str, LabelVerdict]
+    meets: list[str]
+    below: list[str]
+    too_few: list[str]
+    largest_gaps: list[GroupGap]  # public data first, widest first
+
+
+@dataclass
+class ModelResult:
+    model: str
+    eval_config: dict  # config.EvalConfig as a dict (contracts does not import the config module)
+    thresholds: dict[str, Threshold]
+    splits: dict[str, SplitResult]
+    # The rest needs test rows; a run without them has only the thresholds and dev.
+    blocks: dict[str, BlockResult] = field(default_factory=dict)
+    bias: dict[str, SourceBias | None] = field(default_factory=dict)  # None: the source has no groups
+    counter_speech: list[FlagRates] = field(default_factory=list)
+    identity_mentions: list[FlagRates] = field(default_factory=list)
+    hatecheck: HateCheck | None = None
+    verdict: Verdict | None = None
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "ModelResult":
+        return from_json(cls, raw)
+
+
+@dataclass
+class EvaluationResults:
+    models: dict[str, ModelResult]  # model name ("cvguard", "tfidf_baseline", ...) -> its results
+    schema_version: int = RESULTS_VERSION
+
+    def __getitem__(self, name: str) -> ModelResult:
+        return self.models[name]
+
+    def write(self, path: Path) -> None:
+        write_json(path, {"schema_version": self.schema_version,
+                          "models": {name: dataclasses.asdict(m) for name, m in self.models.items()}})
+
+    @classmethod
+    def read(cls, path: Path) -> "EvaluationResults":
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path}: not valid JSON ({e})") from None
+        version = raw.get("schema_version", 1)
+        if version not in (1, RESULTS_VERSION):
+            raise ValueError(f"{path}: schema_version {version!r}; this cvguard reads 1 and {RESULTS_VERSION}. "
+                             "Re-run `cvguard report RUN_DIR`")
+        models = raw if version == 1 else raw["models"]  # 1 held the same objects, without the envelope
+        try:
+            return cls({name: ModelResult.from_dict(m) for name, m in models.items()})
+        except (TypeError, KeyError, AttributeError) as e:
+            raise ValueError(f"{path}: malformed metrics ({e!r})") from None
+
+
+def from_json(kind, value):
+    """A JSON value as the annotated type: dataclasses field by field, dict[str, X] and list[X] item by item,
+    X | None as X unless None. Unknown or missing fields raise TypeError."""
+    if value is None or (isinstance(kind, type) and isinstance(value, kind)):  # None, or already built
+        return value
+    if dataclasses.is_dataclass(kind):
+        hints = _hints(kind)
+        return kind(**{k: from_json(hints.get(k), v) if k in hints else _unknown(kind, k) for k, v in value.items()})
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin is dict and args:
+        return {k: from_json(args[1], v) for k, v in value.items()}
+    if origin is list and args:
+        return [from_json(args[0], v) for v in value]
+    if origin in (typing.Union, types.UnionType):
+        return from_json(next(a for a in args if a is not type(None)), value)
+    return value
+
+
+@functools.cache
+def _hints(kind) -> dict:
+    return typing.get_type_hints(kind)
+
+
+def _unknown(kind, name):
+    raise TypeError(f"{kind.__name__} has no field {name!r}")

@@ -121,13 +121,18 @@ def flag_rates(rows: list[dict], y: np.ndarray, flagged: np.ndarray, which: dict
     return out
 
 
-def our_labels(rows: list[dict]) -> str:
-    """How our taxonomy labels a set of rows that share one HateCheck functionality."""
+def our_labels(rows: list[dict]) -> list[str] | None:
+    """The labels our taxonomy gives every one of a set of rows that share one HateCheck functionality;
+    None when it leaves the overall label unknown for all of them."""
     overall = load_taxonomy().overall
     if all(r["labels"][overall] is None for r in rows):
-        return "unknown"
-    positive = [k for k in rows[0]["labels"] if all(r["labels"][k] == 1 for r in rows)]
-    return ", ".join(positive) or "none"
+        return None
+    return [k for k in rows[0]["labels"] if all(r["labels"][k] == 1 for r in rows)]
+
+
+def labels_text(labels: list[str] | None) -> str:
+    """our_labels for display: "unknown", "none" or "violent, insult"."""
+    return "unknown" if labels is None else ", ".join(labels) or "none"
 
 
 def hatecheck(rows: list[dict], flagged: np.ndarray, resamples: int) -> dict | None:
@@ -146,9 +151,9 @@ def hatecheck(rows: list[dict], flagged: np.ndarray, resamples: int) -> dict | N
         mask = functionality == name
         members = [rows[i] for i in idx[mask]]
         ours = our_labels(members)
-        ours_violent = None if ours == "unknown" else members[0]["labels"][overall] == 1
+        ours_violent = None if ours is None else members[0]["labels"][overall] == 1
         by_functionality[name] = {"gold": "hateful" if name.endswith("_h") else "non-hateful",
-                                  "our_labels": ours, "differs": ours_violent != name.endswith("_h"),
+                                  "our_labels": labels_text(ours), "differs": ours_violent != name.endswith("_h"),
                                   **rate_with_ci(correct[mask], resamples)}
     by_target = {}
     for name in sorted(set(target) - {""}):

@@ -10,7 +10,8 @@ import dataclasses
 from pathlib import Path
 
 from cvguard.config import RunConfig, load_config
-from cvguard.contracts import EVAL_SPLITS, MODEL_NAME, RunDir, get_source
+from cvguard.contracts import (EVAL_SPLITS, MODEL_NAME, EvaluationResults, GroupGap, LabelVerdict, ModelResult,
+                               RunDir, Verdict, get_source)
 from cvguard.io import write_json
 from cvguard.taxonomy import label_matrix, load_taxonomy
 from cvguard.evaluation.bias import COUNTER_SPEECH, IDENTITY_MENTIONS, flag_rates, hatecheck, source_bias
@@ -58,33 +59,32 @@ def report_blocks(rows: list[dict], test_only: list[str]) -> dict:
     return blocks
 
 
-def verdict(result: dict, labels: list[str], min_support: int) -> dict:
+def verdict(result: ModelResult, labels: list[str], min_support: int) -> Verdict:
     """The top of the report: does each label reach its recall target on test, and which groups are treated
     most unequally. Judged on public data when there is any, else on the authored corpus (and said so)."""
-    blocks = result["blocks"]
-    authored = [name for name, block in blocks.items() if block["authored"]]
+    blocks = result.blocks
+    authored = [name for name, block in blocks.items() if block.authored]
     name = "public" if "public" in blocks else authored[0] if authored else next(iter(blocks))
     status = {}
     for label in labels:
-        m = blocks[name]["labels"].get(label)
-        target = result["thresholds"][label]["target_recall"]
-        if m is None or m["support"] < min_support:
+        m = blocks[name].labels.get(label)
+        target = result.thresholds[label].target_recall
+        if m is None or m.support < min_support:
             state = "too_few"
         else:
-            state = "meets" if m["recall"] >= target else "below"
-        status[label] = {"target": target, "status": state, "support": m["support"] if m else 0,
-                         "recall": m["recall"] if m else None, "recall_ci": m["recall_ci"] if m else None}
-    gaps = [{"source": source, "authored": get_source(source).authored, "rate": kind.split("_")[0], **bias[kind]}
-            for source, bias in result["bias"].items() if bias for kind in ("fpr_gap", "fnr_gap") if bias[kind]]
-    gaps.sort(key=lambda g: (g["authored"], -g["gap"]))
-    return {"block": name, "authored": blocks[name]["authored"], "min_support": min_support, "labels": status,
-            "meets": [k for k, v in status.items() if v["status"] == "meets"],
-            "below": [k for k, v in status.items() if v["status"] == "below"],
-            "too_few": [k for k, v in status.items() if v["status"] == "too_few"],
-            "largest_gaps": gaps}
+            state = "meets" if m.recall >= target else "below"
+        status[label] = LabelVerdict(target, state, m.support if m else 0, m.recall if m else None,
+                                     m.recall_ci if m else None)
+    gaps = [GroupGap(source, get_source(source).authored, rate, **dataclasses.asdict(bias.gap(rate)))
+            for source, bias in result.bias.items() if bias for rate in ("fpr", "fnr") if bias.gap(rate)]
+    gaps.sort(key=lambda g: (g.authored, -g.gap))
+    return Verdict(name, blocks[name].authored, min_support, status,
+                   meets=[k for k, v in status.items() if v.status == "meets"],
+                   below=[k for k, v in status.items() if v.status == "below"],
+                   too_few=[k for k, v in status.items() if v.status == "too_few"], largest_gaps=gaps)
 
 
-def evaluate_predictions(config: RunConfig, model_name: str, rows: dict, y: dict) -> dict:
+def evaluate_predictions(config: RunConfig, model_name: str, rows: dict, y: dict) -> ModelResult:
     """Thresholds from dev; metrics on dev and test; on test also per block, per group, calibration."""
     run, ec = RunDir(config.run_path), config.eval
     labels = list(load_taxonomy().labels)
@@ -105,7 +105,7 @@ def evaluate_predictions(config: RunConfig, model_name: str, rows: dict, y: dict
             "violent_flag_rate_by_subset": flag_rate_by_subset(rows[split], probs[split], cut[labels[0]]),
         }
     if not rows["test"]:
-        return result
+        return ModelResult.from_dict(result)
 
     test, yt, pt = rows["test"], y["test"], probs["test"]
     result["blocks"] = {}
@@ -128,11 +128,13 @@ def evaluate_predictions(config: RunConfig, model_name: str, rows: dict, y: dict
     result["counter_speech"] = flag_rates(test, yt[:, 0], flagged, COUNTER_SPEECH, resamples)
     result["identity_mentions"] = flag_rates(test, yt[:, 0], flagged, IDENTITY_MENTIONS, resamples)
     result["hatecheck"] = hatecheck(test, flagged, resamples)
-    result["verdict"] = verdict(result, labels, min_support)
-    return result
+    # The metric functions return plain dicts with the schema's keys: typed here, in one place.
+    typed = ModelResult.from_dict(result)
+    typed.verdict = verdict(typed, labels, min_support)
+    return typed
 
 
-def evaluate(config: RunConfig, models: list[str] | None = None) -> dict:
+def evaluate(config: RunConfig, models: list[str] | None = None) -> EvaluationResults:
     from cvguard.evaluation.report import write_report
 
     from cvguard.evaluation.model_card import write_model_card
@@ -145,10 +147,10 @@ def evaluate(config: RunConfig, models: list[str] | None = None) -> dict:
     labels = list(load_taxonomy().labels)
     rows = {split: run.read_split(split, required=True) for split in EVAL_SPLITS}
     y = {split: label_matrix(rows[split], labels) for split in EVAL_SPLITS}
-    results = {name: evaluate_predictions(config, name, rows, y) for name in models}
-    write_json(run.metrics, results)
-    if MODEL_NAME in results:
-        write_json(run.thresholds, {k: v["threshold"] for k, v in results[MODEL_NAME]["thresholds"].items()})
+    results = EvaluationResults({name: evaluate_predictions(config, name, rows, y) for name in models})
+    results.write(run.metrics)
+    if MODEL_NAME in results.models:
+        write_json(run.thresholds, {k: v.threshold for k, v in results[MODEL_NAME].thresholds.items()})
         if run.model.is_dir():
             write_model_card(run, config, results)
     write_report(run, results)

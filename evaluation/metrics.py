@@ -4,6 +4,7 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.metrics import precision_recall_curve
 
+from cvguard.contracts import LabelMetrics
 from cvguard.taxonomy import UNKNOWN
 
 DEFAULT_THRESHOLD = 0.5
@@ -149,8 +150,9 @@ def known_columns(labels: list[str], y: np.ndarray, probs: np.ndarray):
 
 
 def label_metrics(labels: list[str], y: np.ndarray, probs: np.ndarray, thresholds: dict[str, float],
-                  resamples: int = 0, min_support: int = 0) -> dict:
-    return {name: binary_metrics(gold, p, thresholds[name], resamples, min_support)
+                  resamples: int = 0, min_support: int = 0) -> dict[str, LabelMetrics]:
+    """binary_metrics per label, typed (binary_metrics stays a dict for the export gate's one number)."""
+    return {name: LabelMetrics(**binary_metrics(gold, p, thresholds[name], resamples, min_support))
             for name, gold, p in known_columns(labels, y, probs)}
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from cvguard.config import RunConfig
-from cvguard.contracts import MODEL_NAME, RunDir, get_source
+from cvguard.contracts import MODEL_NAME, EvaluationResults, ModelResult, RunDir, get_source
 from cvguard.io import atomic_write_text
 from cvguard.taxonomy import load_taxonomy
 
@@ -40,31 +40,32 @@ def _is_hub_id(name: str) -> bool:
     return bool(name) and not Path(name).exists() and name.count("/") <= 1 and not name.startswith((".", "/"))
 
 
-def card_metadata(config: RunConfig, result: dict, labels: list[str]) -> dict:
+def card_metadata(config: RunConfig, result: ModelResult, labels: list[str]) -> dict:
     meta = {"language": ["zh"], "license": "apache-2.0", "library_name": "transformers",
             "pipeline_tag": "text-classification",
             "tags": ["cvguard", "multi-label", "toxicity", "cyber-violence", "chinese"]}
     if _is_hub_id(config.model.model_name_or_path):
         meta["base_model"] = config.model.model_name_or_path
     results = []
-    for name, block in result.get("blocks", {}).items():
-        metrics = [{"type": kind, "name": f"{label} {kind}", "value": round(m[kind], 4)}
-                   for label, m in block["labels"].items() if label in labels
-                   for kind in ("f1", "precision", "recall") if m.get(kind) is not None]
+    for name, block in result.blocks.items():
+        metrics = [{"type": kind, "name": f"{label} {kind}", "value": round(value, 4)}
+                   for label, m in block.labels.items() if label in labels
+                   for kind, value in (("f1", m.f1), ("precision", m.precision), ("recall", m.recall))
+                   if value is not None]
         if metrics:
             results.append({"task": {"type": "text-classification", "name": "Multi-label text classification"},
-                            "dataset": {"name": block["title"], "type": f"cvguard-{name}", "split": "test"},
+                            "dataset": {"name": block.title, "type": f"cvguard-{name}", "split": "test"},
                             "metrics": metrics})
     if results:
         meta["model-index"] = [{"name": Path(config.run_dir).name, "results": results}]
     return meta
 
 
-def render_model_card(config: RunConfig, results: dict, data_report: dict | None) -> str:
+def render_model_card(config: RunConfig, results: EvaluationResults, data_report: dict | None) -> str:
     tax = load_taxonomy()
     labels = list(tax.labels)
     result = results[MODEL_NAME]
-    thresholds = result["thresholds"]
+    thresholds = result.thresholds
     lines = ["---", yaml.safe_dump(card_metadata(config, result, labels), allow_unicode=True, sort_keys=False).strip(),
              "---", "", f"# cvguard cyber-violence classifier ({Path(config.run_dir).name})", "",
              "A multi-label classifier for Chinese cyber-violence information (网络暴力信息), fine-tuned by "
@@ -78,7 +79,7 @@ def render_model_card(config: RunConfig, results: dict, data_report: dict | None
              "| id | label | 中文 | definition | threshold |", "|---|---|---|---|---|"]
     for i, name in enumerate(labels):
         info = tax.names[name]
-        lines.append(f"| {i} | `{name}` | {info['zh']} | {info['definition']} | {thresholds[name]['threshold']:.4f} |")
+        lines.append(f"| {i} | `{name}` | {info['zh']} | {info['definition']} | {thresholds[name].threshold:.4f} |")
     lines += ["", "## Use", "", "```python", "from transformers import pipeline",
               'clf = pipeline("text-classification", model="PATH_TO_THIS_FOLDER", top_k=None)',
               'clf("你这种人就该被人肉出来")  # [[{"label": "violent", "score": ...}, ...]]', "```", ""]
@@ -96,26 +97,25 @@ def render_model_card(config: RunConfig, results: dict, data_report: dict | None
     lines += ["Sources: " + "; ".join(f"{s.display_name} ({s.licence}, {s.url})"
                                       for s in map(get_source, [*config.data.sources, *config.data.test_only_sources])),
               "", "## Evaluation", "",
-              f"Thresholds: {result['eval_config']['threshold_policy']} on dev. Test figures with 95% bootstrap "
+              f"Thresholds: {result.eval_config['threshold_policy']} on dev. Test figures with 95% bootstrap "
               "intervals; labels a test set does not annotate are left out.", ""]
-    for block in result.get("blocks", {}).values():
-        lines += [f"### {block['title']}", "", "| label | positives | precision | recall | F1 | PR-AUC |",
+    for block in result.blocks.values():
+        lines += [f"### {block.title}", "", "| label | positives | precision | recall | F1 | PR-AUC |",
                   "|---|---|---|---|---|---|"]
-        for name, m in block["labels"].items():
-            pr_auc = f"{m['pr_auc']:.3f}" if m.get("pr_auc") is not None else "–"
-            lines.append(f"| {name} | {m['support']} | {_pct(m['precision'], m.get('precision_ci'))} | "
-                         f"{_pct(m['recall'], m.get('recall_ci'))} | {_pct(m['f1'], m.get('f1_ci'))} | {pr_auc} |")
+        for name, m in block.labels.items():
+            pr_auc = f"{m.pr_auc:.3f}" if m.pr_auc is not None else "–"
+            lines.append(f"| {name} | {m.support} | {_pct(m.precision, m.precision_ci)} | "
+                         f"{_pct(m.recall, m.recall_ci)} | {_pct(m.f1, m.f1_ci)} | {pr_auc} |")
         lines.append("")
-    counter = result.get("counter_speech") or []
+    counter = result.counter_speech
     if counter:
         lines += ["Counter-speech flagged as violent (should be near 0):", ""]
-        lines += [f"- {entry['what']}: {_pct(entry['rate'], entry.get('rate_ci'))} of {entry['n']}"
-                  for entry in counter if entry.get("n")]
+        lines += [f"- {entry.what}: {_pct(entry.rate, entry.rate_ci)} of {entry.n}" for entry in counter if entry.n]
         lines.append("")
     lines += ["## Limitations", "", LIMITATIONS, ""]
     return "\n".join(lines)
 
 
-def write_model_card(run: RunDir, config: RunConfig, results: dict) -> None:
+def write_model_card(run: RunDir, config: RunConfig, results: EvaluationResults) -> None:
     report = json.loads(run.data_report.read_text(encoding="utf-8")) if run.data_report.exists() else None
     atomic_write_text(run.model_card, render_model_card(config, results, report))

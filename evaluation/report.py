@@ -8,7 +8,6 @@ others (cvguard beside the TF-IDF baseline), on the same rows and at each model'
 import base64
 import html
 import io
-from pathlib import Path
 
 import numpy as np
 # Figures are built without pyplot: no global state, no display needed, and they render with Agg.
@@ -16,7 +15,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from cvguard.contracts import RunDir, get_source
+from cvguard.config import EvalConfig
+from cvguard.contracts import EvaluationResults, ModelResult, RunDir, get_source
 from cvguard.evaluation.bias import ordered_groups
 from cvguard.io import atomic_write_text
 from cvguard.taxonomy import load_taxonomy
@@ -24,6 +24,10 @@ from cvguard.taxonomy import load_taxonomy
 PRIMARY = "cvguard"
 MODEL_COLORS = {"cvguard": "#2b6cb0", "tfidf_baseline": "#c05621"}
 STATUS = {"meets": ("meets target", "ok"), "below": ("below target", "bad"), "too_few": ("too little data", "warn")}
+
+
+def eval_settings(result: ModelResult) -> EvalConfig:
+    return EvalConfig(**result.eval_config)
 
 
 def source_name(name: str) -> str:
@@ -50,8 +54,8 @@ def label_name(label: str) -> str:
     return f"{label} {load_taxonomy().names[label]['zh']}"
 
 
-def ordered_models(results: dict) -> list[str]:
-    return sorted(results, key=lambda m: (m != PRIMARY, m))
+def ordered_models(results: EvaluationResults) -> list[str]:
+    return sorted(results.models, key=lambda m: (m != PRIMARY, m))
 
 
 def color(model: str, k: int) -> str:
@@ -76,26 +80,26 @@ def legend_patches(models: list[str]) -> list:
     return [Patch(color=color(m, k), label=m) for k, m in enumerate(models)]
 
 
-def recall_bars(results: dict, block: str, labels: list[str]) -> Figure:
-    models = [m for m in ordered_models(results) if block in results[m].get("blocks", {})]
+def recall_bars(results: EvaluationResults, block: str, labels: list[str]) -> Figure:
+    models = [m for m in ordered_models(results) if block in results[m].blocks]
     fig = Figure(figsize=(10, 3.4))
     ax = fig.subplots()
     fig.subplots_adjust(left=0.07, right=0.99, top=0.95, bottom=0.3)
     width = 0.8 / len(models)
     for k, model in enumerate(models):
-        metrics = results[model]["blocks"][block]["labels"]
-        shown = [i for i, label in enumerate(labels) if metrics.get(label) and metrics[label]["recall"] is not None]
+        metrics = results[model].blocks[block].labels
+        shown = [i for i, label in enumerate(labels) if label in metrics and metrics[label].recall is not None]
         model_bars(ax, [i - 0.4 + width * (k + 0.5) for i in shown],
-                   [metrics[labels[i]]["recall"] for i in shown], [metrics[labels[i]]["recall_ci"] for i in shown],
-                   [metrics[labels[i]]["low_support"] for i in shown], width, color(model, k))
-    support = results[models[0]]["blocks"][block]["labels"]
+                   [metrics[labels[i]].recall for i in shown], [metrics[labels[i]].recall_ci for i in shown],
+                   [metrics[labels[i]].low_support for i in shown], width, color(model, k))
+    support = results[models[0]].blocks[block].labels
     for i, label in enumerate(labels):
-        if support.get(label, {}).get("support", 0) == 0:
+        if label not in support or support[label].support == 0:
             ax.text(i, 0.05, "no test\npositives", ha="center", fontsize=8, color="grey")
-    targets = results[models[0]]["thresholds"]
-    ax.hlines([targets[label]["target_recall"] for label in labels], np.arange(len(labels)) - 0.45,
+    targets = results[models[0]].thresholds
+    ax.hlines([targets[label].target_recall for label in labels], np.arange(len(labels)) - 0.45,
               np.arange(len(labels)) + 0.45, colors="black", linestyles="--", lw=1.2)
-    ax.set_xticks(range(len(labels)), [f"{label}\n{support[label]['support'] if label in support else 0} pos."
+    ax.set_xticks(range(len(labels)), [f"{label}\n{support[label].support if label in support else 0} pos."
                                        for label in labels], fontsize=9)
     ax.set_ylim(0, 1.05)
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
@@ -106,10 +110,10 @@ def recall_bars(results: dict, block: str, labels: list[str]) -> Figure:
     return fig
 
 
-def curve_grid(results: dict, block: str, labels: list[str]) -> tuple[Figure, list, list]:
+def curve_grid(results: EvaluationResults, block: str, labels: list[str]) -> tuple[Figure, list, list]:
     """Small panels sharing their axes, four to a row, one per label with both classes in the block."""
     models = ordered_models(results)
-    shown = [label for label in labels if results[models[0]]["blocks"][block]["pr_curves"].get(label)]
+    shown = [label for label in labels if results[models[0]].blocks[block].pr_curves.get(label)]
     ncols, nrows = 4, max(1, -(-len(shown) // 4))
     height = 2.6 * nrows + 1.0  # inches: panels plus room for the legend on top and the axis label below
     fig = Figure(figsize=(10.5, height))
@@ -119,25 +123,25 @@ def curve_grid(results: dict, block: str, labels: list[str]) -> tuple[Figure, li
     for ax in axes[len(shown):]:
         ax.set_visible(False)
     for ax, label in zip(axes, shown):
-        support = results[models[0]]["blocks"][block]["labels"][label]["support"]
+        support = results[models[0]].blocks[block].labels[label].support
         ax.set_title(f"{label} ({support} pos.)", fontsize=10)
         ax.set(xlim=(0, 1), ylim=(0, 1.02), xticks=[0, 0.5, 1], xticklabels=["0", ".5", "1"], yticks=[0, 0.5, 1])
         ax.grid(alpha=0.3)
     return fig, list(zip(axes, shown)), models
 
 
-def pr_curves(results: dict, block: str, labels: list[str]) -> Figure | None:
+def pr_curves(results: EvaluationResults, block: str, labels: list[str]) -> Figure | None:
     fig, panels, models = curve_grid(results, block, labels)
     if not panels:
         return None
     for ax, label in panels:
         for k, model in enumerate(models):
-            curve = results[model]["blocks"][block]["pr_curves"][label]
-            m = results[model]["blocks"][block]["labels"][label]
-            ax.plot(curve["recall"], curve["precision"], color=color(model, k), lw=1.5,
-                    label=f"AP {num(m['pr_auc'], 2)}")
-            if m["precision"] is not None:  # the operating point at the shipped threshold
-                ax.plot(m["recall"], m["precision"], "o", color=color(model, k), ms=6, mec="black")
+            curve = results[model].blocks[block].pr_curves[label]
+            m = results[model].blocks[block].labels[label]
+            ax.plot(curve.recall, curve.precision, color=color(model, k), lw=1.5,
+                    label=f"AP {num(m.pr_auc, 2)}")
+            if m.precision is not None:  # the operating point at the shipped threshold
+                ax.plot(m.recall, m.precision, "o", color=color(model, k), ms=6, mec="black")
         ax.legend(fontsize=8, loc="lower left")
     fig.supylabel("precision", fontsize=10)
     fig.supxlabel("recall", fontsize=10)
@@ -145,16 +149,16 @@ def pr_curves(results: dict, block: str, labels: list[str]) -> Figure | None:
     return fig
 
 
-def reliability_plots(results: dict, block: str, labels: list[str]) -> Figure | None:
+def reliability_plots(results: EvaluationResults, block: str, labels: list[str]) -> Figure | None:
     fig, panels, models = curve_grid(results, block, labels)
     if not panels:
         return None
     for ax, label in panels:
         ax.plot([0, 1], [0, 1], ":", color="grey", lw=1)
         for k, model in enumerate(models):
-            cal = results[model]["blocks"][block]["calibration"][label]
-            ax.plot(cal["mean_prob"], cal["pos_rate"], "o-", color=color(model, k), ms=3, lw=1.2,
-                    label=f"ECE {num(cal['ece'])}")
+            cal = results[model].blocks[block].calibration[label]
+            ax.plot(cal.mean_prob, cal.pos_rate, "o-", color=color(model, k), ms=3, lw=1.2,
+                    label=f"ECE {num(cal.ece)}")
         ax.legend(fontsize=8, loc="upper left")
     fig.supylabel("share positive", fontsize=10)
     fig.supxlabel("mean score in bin", fontsize=10)
@@ -162,9 +166,9 @@ def reliability_plots(results: dict, block: str, labels: list[str]) -> Figure | 
     return fig
 
 
-def group_rate_bars(results: dict, source: str, min_n: int) -> Figure:
-    models = [m for m in ordered_models(results) if results[m]["bias"].get(source)]
-    groups = list(results[models[0]]["bias"][source]["groups"])
+def group_rate_bars(results: EvaluationResults, source: str, min_n: int) -> Figure:
+    models = [m for m in ordered_models(results) if results[m].bias.get(source)]
+    groups = list(results[models[0]].bias[source].groups)
     fig = Figure(figsize=(10, 3.2))
     axes = fig.subplots(1, 2, sharey=True)
     fig.subplots_adjust(left=0.06, right=0.99, top=0.9, bottom=0.22, wspace=0.06)
@@ -172,11 +176,12 @@ def group_rate_bars(results: dict, source: str, min_n: int) -> Figure:
     for ax, rate, count, title in ((axes[0], "fpr", "n_neg", "false positive rate (non-violent flagged)"),
                                    (axes[1], "fnr", "n_pos", "false negative rate (violent missed)")):
         for k, model in enumerate(models):
-            stats = results[model]["bias"][source]["groups"]
-            shown = [i for i, group in enumerate(groups) if stats[group][rate] is not None]
+            stats = results[model].bias[source].groups
+            shown = [i for i, group in enumerate(groups) if getattr(stats[group], rate) is not None]
             model_bars(ax, [i - 0.4 + width * (k + 0.5) for i in shown],
-                       [stats[groups[i]][rate] for i in shown], [stats[groups[i]][f"{rate}_ci"] for i in shown],
-                       [stats[groups[i]][count] < min_n for i in shown], width, color(model, k))
+                       [getattr(stats[groups[i]], rate) for i in shown],
+                       [getattr(stats[groups[i]], f"{rate}_ci") for i in shown],
+                       [getattr(stats[groups[i]], count) < min_n for i in shown], width, color(model, k))
         ax.set_xticks(range(len(groups)), groups, fontsize=9)
         ax.set(xlim=(-0.5, len(groups) - 0.5), ylim=(0, 1), yticks=[0, 0.25, 0.5, 0.75, 1])
         ax.set_title(title, fontsize=10)
@@ -193,24 +198,24 @@ def png_base64(fig: Figure) -> str:
 
 # --- the page, as a list of elements ---------------------------------------------------------------------
 
-def build_page(results: dict, run_name: str) -> list[tuple]:
+def build_page(results: EvaluationResults, run_name: str) -> list[tuple]:
     tax = load_taxonomy()
     labels = list(tax.labels)
     models = ordered_models(results)
     main = results[models[0]]
-    ec = main["eval_config"]
+    ec = eval_settings(main)
     page = [("h1", f"cvguard evaluation: {run_name}"),
             ("p", f"Models compared on the same rows: {', '.join(models)}. Thresholds are chosen on dev "
                   f"({describe_policy(ec)}); test figures use them unchanged. Each label is scored only on rows "
                   f"where it is known. Brackets are 95% percentile-bootstrap intervals over "
-                  f"{ec['bootstrap_resamples']} resamples of the test rows. Labels with fewer than "
-                  f"{ec['min_support']} labelled test positives are flagged as too little data, not hidden.")]
-    if "blocks" not in main:
+                  f"{ec.bootstrap_resamples} resamples of the test rows. Labels with fewer than "
+                  f"{ec.min_support} labelled test positives are flagged as too little data, not hidden.")]
+    if not main.blocks:
         return page + [("note", "No test data in this run: only the thresholds are reported.")] + \
             threshold_section(results, labels)
     page += verdict_section(results, labels)
     page += threshold_section(results, labels)
-    for block in main["blocks"]:
+    for block in main.blocks:
         page += block_section(results, block, labels)
     page += bias_section(results)
     page += flag_section(results)
@@ -224,7 +229,7 @@ def build_page(results: dict, run_name: str) -> list[tuple]:
                      "Bias score (Jigsaw Unintended Bias): 0.25 × overall AUC + 0.75 × mean of the power means "
                      "(p = −5) of the three AUCs over groups; 1 is perfect.",
                      "Largest gap: the widest difference of a rate between groups with at least "
-                     f"{ec['min_support']} rows in its denominator.",
+                     f"{ec.min_support} rows in its denominator.",
                      "ECE: expected calibration error over equal-width score bins.",
                      "A bootstrap interval cannot reach beyond the data: at 0% or 100% it shrinks to a point. "
                      "Read 0 of n as 'at most about 3/n' (the rule of three).",
@@ -233,60 +238,60 @@ def build_page(results: dict, run_name: str) -> list[tuple]:
     return page
 
 
-def describe_policy(ec: dict) -> str:
-    if ec["threshold_policy"] == "target_recall":
-        extra = "".join(f", {k} {v:g}" for k, v in ec["target_recall_per_label"].items())
-        return f"the highest threshold whose dev recall reaches the target: {ec['target_recall']:g}{extra}"
-    return f"policy {ec['threshold_policy']}; recall target for the verdict {ec['target_recall']:g}"
+def describe_policy(ec: EvalConfig) -> str:
+    if ec.threshold_policy == "target_recall":
+        extra = "".join(f", {k} {v:g}" for k, v in ec.target_recall_per_label.items())
+        return f"the highest threshold whose dev recall reaches the target: {ec.target_recall:g}{extra}"
+    return f"policy {ec.threshold_policy}; recall target for the verdict {ec.target_recall:g}"
 
 
-def verdict_section(results: dict, labels: list[str]) -> list[tuple]:
+def verdict_section(results: EvaluationResults, labels: list[str]) -> list[tuple]:
     models = ordered_models(results)
     main = results[models[0]]
-    v = main["verdict"]
-    block = main["blocks"][v["block"]]
+    v = main.verdict
+    block = main.blocks[v.block]
     page = [("h2", "Verdict", "verdict", ""),
-            ("p", f"{models[0]}, judged on {block['title']}.")]
-    if v["authored"]:
+            ("p", f"{models[0]}, judged on {block.title}.")]
+    if v.authored:
         page.append(("note", "Authored data only: this run has no public test data, so the verdict rests on "
                              "text written by this project. It shows the labels work, not how the model does "
                              "on real posts."))
 
     def listed(names, recall=True):
-        return ", ".join(f"{n} {pct_ci(v['labels'][n]['recall'], v['labels'][n]['recall_ci'])} of "
-                         f"{v['labels'][n]['support']}" if recall else f"{n} ({v['labels'][n]['support']})"
+        return ", ".join(f"{n} {pct_ci(v.labels[n].recall, v.labels[n].recall_ci)} of "
+                         f"{v.labels[n].support}" if recall else f"{n} ({v.labels[n].support})"
                          for n in names) or "none"
 
-    items = [f"Meet their recall target: {listed(v['meets'])}.",
-             f"Below their recall target: {listed(v['below'])}.",
-             f"Too little labelled test data to judge (fewer than {v['min_support']} positives): "
-             f"{listed(v['too_few'], recall=False)}."]
-    gaps = [g for g in v["largest_gaps"] if not g["authored"]][:3]
+    items = [f"Meet their recall target: {listed(v.meets)}.",
+             f"Below their recall target: {listed(v.below)}.",
+             f"Too little labelled test data to judge (fewer than {v.min_support} positives): "
+             f"{listed(v.too_few, recall=False)}."]
+    gaps = [g for g in v.largest_gaps if not g.authored][:3]
     for g in gaps:
-        items.append(f"Group gap, {source_name(g['source'])} {g['rate'].upper()}: "
-                     f"{g['high_group']} {pct(g['high'])} vs {g['low_group']} {pct(g['low'])} "
-                     f"({100 * g['gap']:.1f} points).")
+        items.append(f"Group gap, {source_name(g.source)} {g.rate.upper()}: "
+                     f"{g.high_group} {pct(g.high)} vs {g.low_group} {pct(g.low)} "
+                     f"({100 * g.gap:.1f} points).")
     page.append(("ul", items))
     rows = []
     for label in labels:
         for model in models:
-            s = results[model]["verdict"]["labels"][label]
-            m = results[model]["blocks"][v["block"]]["labels"].get(label, {})
-            text, cls = STATUS[s["status"]]
-            rows.append([label_name(label), pct(s["target"]), str(s["support"]), model,
-                         pct_ci(s["recall"], s["recall_ci"]), pct_ci(m.get("precision"), m.get("precision_ci")),
+            s = results[model].verdict.labels[label]
+            m = results[model].blocks[v.block].labels.get(label)
+            text, cls = STATUS[s.status]
+            rows.append([label_name(label), pct(s.target), str(s.support), model,
+                         pct_ci(s.recall, s.recall_ci), pct_ci(m and m.precision, m and m.precision_ci),
                          (text, cls)])
     page.append(("table", "verdict-table", ["label", "recall target", "test positives", "model",
                                             "recall (95% CI)", "precision (95% CI)", "status"], rows))
     rows = []
-    for g in v["largest_gaps"]:
+    for g in v.largest_gaps:
         for model in models:
-            bias = results[model]["bias"].get(g["source"]) or {}
-            other = bias.get(f"{g['rate']}_gap")
+            bias = results[model].bias.get(g.source)
+            other = bias and bias.gap(g.rate)
             if other:
-                rows.append([source_name(g["source"]), g["rate"].upper(), model,
-                             f"{100 * other['gap']:.1f} pts", f"{other['high_group']} {pct(other['high'])}",
-                             f"{other['low_group']} {pct(other['low'])}", num(bias.get("final"))])
+                rows.append([source_name(g.source), g.rate.upper(), model,
+                             f"{100 * other.gap:.1f} pts", f"{other.high_group} {pct(other.high)}",
+                             f"{other.low_group} {pct(other.low)}", num(bias.final)])
     if rows:
         page += [("h3", "Largest gaps between groups"),
                  ("table", "gaps-table", ["data", "rate", "model", "largest gap", "highest group", "lowest group",
@@ -294,46 +299,46 @@ def verdict_section(results: dict, labels: list[str]) -> list[tuple]:
     return page
 
 
-def threshold_section(results: dict, labels: list[str]) -> list[tuple]:
+def threshold_section(results: EvaluationResults, labels: list[str]) -> list[tuple]:
     models = ordered_models(results)
-    rows = [[label_name(label), model, num(results[model]["thresholds"][label]["threshold"]),
-             results[model]["thresholds"][label]["how"], pct(results[model]["thresholds"][label]["target_recall"]),
-             str(results[model]["thresholds"][label]["dev_support"])] for label in labels for model in models]
+    rows = [[label_name(label), model, num(results[model].thresholds[label].threshold),
+             results[model].thresholds[label].how, pct(results[model].thresholds[label].target_recall),
+             str(results[model].thresholds[label].dev_support)] for label in labels for model in models]
     return [("h2", "Thresholds (chosen on dev)", "thresholds", ""),
             ("p", f"{models[0]}'s thresholds are the ones shipped in the exported artifact (thresholds.json)."),
             ("table", "thresholds-table", ["label", "model", "threshold", "how", "recall target", "dev positives"],
              rows)]
 
 
-def block_section(results: dict, block: str, labels: list[str]) -> list[tuple]:
-    models = [m for m in ordered_models(results) if block in results[m].get("blocks", {})]
-    info = results[models[0]]["blocks"][block]
-    page = [("h2", info["title"], f"block-{block}", "authored" if info["authored"] else "")]
-    if info["authored"]:
+def block_section(results: EvaluationResults, block: str, labels: list[str]) -> list[tuple]:
+    models = [m for m in ordered_models(results) if block in results[m].blocks]
+    info = results[models[0]].blocks[block]
+    page = [("h2", info.title, f"block-{block}", "authored" if info.authored else "")]
+    if info.authored:
         page.append(("note", "Authored data: written by this project to cover every category; kept apart from "
                              "public-data results and not comparable with them."))
     rows = []
     for label in labels:
         for model in models:
-            m = results[model]["blocks"][block]["labels"].get(label)
+            m = results[model].blocks[block].labels.get(label)
             if m is None:
                 rows.append([label_name(label), model, "0", "0", "–", "–", "–", "–",
                              ("no labelled rows", "warn")])
                 continue
-            note = ("too little data", "warn") if m["low_support"] else ""
-            rows.append([label_name(label), model, str(m["n"]), str(m["support"]),
-                         pct_ci(m["precision"], m["precision_ci"]), pct_ci(m["recall"], m["recall_ci"]),
-                         pct(m["f1"]), num(m["pr_auc"]), note])
-    page += [("p", f"{info['n']} test rows. Per label at the dev-chosen thresholds."),
+            note = ("too little data", "warn") if m.low_support else ""
+            rows.append([label_name(label), model, str(m.n), str(m.support),
+                         pct_ci(m.precision, m.precision_ci), pct_ci(m.recall, m.recall_ci),
+                         pct(m.f1), num(m.pr_auc), note])
+    page += [("p", f"{info.n} test rows. Per label at the dev-chosen thresholds."),
              ("table", f"labels-{block}", ["label", "model", "n", "positives", "precision (95% CI)",
                                            "recall (95% CI)", "F1", "PR-AUC", "note"], rows),
              ("figure", f"recall-{block}", lambda: recall_bars(results, block, labels),
               "Test recall per label with 95% CIs; dashed: the recall target. Pale hatched bars: too few positives."),
              ("figure", f"pr-{block}", lambda: pr_curves(results, block, labels),
               "Precision-recall curves; dots: the operating point at the shipped threshold.")]
-    rows = [[label_name(label), model, str(results[model]["blocks"][block]["calibration"][label]["n"]),
-             num(results[model]["blocks"][block]["calibration"][label]["ece"])]
-            for label in labels if label in info["calibration"] for model in models]
+    rows = [[label_name(label), model, str(results[model].blocks[block].calibration[label].n),
+             num(results[model].blocks[block].calibration[label].ece)]
+            for label in labels if label in info.calibration for model in models]
     page += [("h3", "Calibration"),
              ("table", f"calibration-{block}", ["label", "model", "n", "ECE"], rows),
              ("figure", f"reliability-{block}", lambda: reliability_plots(results, block, labels),
@@ -341,13 +346,13 @@ def block_section(results: dict, block: str, labels: list[str]) -> list[tuple]:
     return page
 
 
-def bias_section(results: dict) -> list[tuple]:
+def bias_section(results: EvaluationResults) -> list[tuple]:
     models = ordered_models(results)
     main = results[models[0]]
-    sources = [s for s in main["bias"] if main["bias"][s]]
+    sources = [s for s in main.bias if main.bias[s]]
     if not sources:
         return []
-    min_n = main["eval_config"]["min_support"]
+    min_n = eval_settings(main).min_support
     page = [("h2", "Bias per target group (overall label)", "bias", ""),
             ("p", "Per source, on the overall label: the AUCs of Borkan et al. (2019) and the error rates per "
                   "group at each model's shipped threshold. A text is in a group when it mentions that group "
@@ -357,26 +362,26 @@ def bias_section(results: dict) -> list[tuple]:
         page.append(("h3", f"{source_name(source)}" + (" — authored data" if authored else "")))
         auc_rows, rate_rows, summary = [], [], []
         for model in models:
-            bias = results[model]["bias"].get(source)
+            bias = results[model].bias.get(source)
             if not bias:
                 continue
-            summary.append(f"{model}: overall AUC {num(bias['overall_auc'])}, bias score {num(bias['final'])}")
-            for group, g in bias["groups"].items():
-                auc_rows.append([group, model, str(g["n"]), str(g["n_pos"]), num(g["subgroup_auc"]),
-                                 num(g["bpsn_auc"]), num(g["bnsp_auc"])])
-                few = [f"< {min_n} {kind}" for kind, n in (("non-violent", g["n_neg"]), ("violent", g["n_pos"]))
+            summary.append(f"{model}: overall AUC {num(bias.overall_auc)}, bias score {num(bias.final)}")
+            for group, g in bias.groups.items():
+                auc_rows.append([group, model, str(g.n), str(g.n_pos), num(g.subgroup_auc),
+                                 num(g.bpsn_auc), num(g.bnsp_auc)])
+                few = [f"< {min_n} {kind}" for kind, n in (("non-violent", g.n_neg), ("violent", g.n_pos))
                        if n < min_n]
                 few = (f"too few: {', '.join(few)}", "warn") if few else ""
-                rate_rows.append([group, model, str(g["n_neg"]), pct_ci(g["fpr"], g["fpr_ci"]), str(g["n_pos"]),
-                                  pct_ci(g["fnr"], g["fnr_ci"]), few])
-            means = bias["power_means"]
-            auc_rows.append([("power mean (p = −5)", "em"), model, "", "", num(means["subgroup_auc"]),
-                             num(means["bpsn_auc"]), num(means["bnsp_auc"])])
+                rate_rows.append([group, model, str(g.n_neg), pct_ci(g.fpr, g.fpr_ci), str(g.n_pos),
+                                  pct_ci(g.fnr, g.fnr_ci), few])
+            means = bias.power_means
+            auc_rows.append([("power mean (p = −5)", "em"), model, "", "", num(means.subgroup_auc),
+                             num(means.bpsn_auc), num(means.bnsp_auc)])
             for rate in ("fpr", "fnr"):
-                gap = bias[f"{rate}_gap"]
+                gap = bias.gap(rate)
                 summary.append(f"{model}: largest {rate.upper()} gap " + (
-                    f"{100 * gap['gap']:.1f} points ({gap['high_group']} {pct(gap['high'])} vs "
-                    f"{gap['low_group']} {pct(gap['low'])})" if gap else f"– (fewer than two groups with "
+                    f"{100 * gap.gap:.1f} points ({gap.high_group} {pct(gap.high)} vs "
+                    f"{gap.low_group} {pct(gap.low)})" if gap else f"– (fewer than two groups with "
                                                                           f"{min_n}+ rows)"))
         page += [("ul", summary),
                  ("table", f"bias-auc-{source}", ["group", "model", "n", "violent", "subgroup AUC", "BPSN AUC",
@@ -389,24 +394,22 @@ def bias_section(results: dict) -> list[tuple]:
     return page
 
 
-def flag_section(results: dict) -> list[tuple]:
+def flag_section(results: EvaluationResults) -> list[tuple]:
     models = ordered_models(results)
     main = results[models[0]]
-    entries = [("counter-speech", e) for e in main.get("counter_speech", [])] + \
-              [("identity mention", e) for e in main.get("identity_mentions", [])]
+    kinds = (("counter-speech", lambda r: r.counter_speech), ("identity mention", lambda r: r.identity_mentions))
+    entries = [(kind, get, e) for kind, get in kinds for e in get(main)]
     if not entries:
         return []
-    groups = ordered_groups({g for _, e in entries for g in e["by_group"]})
+    groups = ordered_groups({g for _, _, e in entries for g in e.by_group})
     rows, group_rows = [], []
-    for kind, entry in entries:
-        key = "counter_speech" if kind == "counter-speech" else "identity_mentions"
+    for kind, get, entry in entries:
         for model in models:
-            mine = next(e for e in results[model][key] if (e["source"], e["subset"]) == (entry["source"],
-                                                                                         entry["subset"]))
-            rows.append([kind, source_name(entry["source"]), entry["subset"], entry["what"],
-                         model, str(mine["n"]), pct_ci(mine["rate"], mine["rate_ci"])])
-            group_rows.append([f"{entry['source']}:{entry['subset']}", model] + [
-                f"{pct(mine['by_group'][g]['rate'])} of {mine['by_group'][g]['n']}" if g in mine["by_group"] else "–"
+            mine = next(e for e in get(results[model]) if (e.source, e.subset) == (entry.source, entry.subset))
+            rows.append([kind, source_name(entry.source), entry.subset, entry.what,
+                         model, str(mine.n), pct_ci(mine.rate, mine.rate_ci)])
+            group_rows.append([f"{entry.source}:{entry.subset}", model] + [
+                f"{pct(mine.by_group[g].rate)} of {mine.by_group[g].n}" if g in mine.by_group else "–"
                 for g in groups])
     return [("h2", "Texts that must not be flagged", "flags", ""),
             ("p", "Share flagged as violent among non-violent texts that oppose or quote hate (counter-speech) "
@@ -417,23 +420,23 @@ def flag_section(results: dict) -> list[tuple]:
             ("table", "counter-speech-groups", ["subset", "model", *groups], group_rows)]
 
 
-def hatecheck_section(results: dict) -> list[tuple]:
-    models = [m for m in ordered_models(results) if results[m].get("hatecheck")]
+def hatecheck_section(results: EvaluationResults) -> list[tuple]:
+    models = [m for m in ordered_models(results) if results[m].hatecheck]
     if not models:
         return []
-    main = results[models[0]]["hatecheck"]
-    differs = [f"{name} (ours: {f['our_labels']})" for name, f in main["by_functionality"].items() if f["differs"]]
-    rows = [[model, pct_ci(h["overall"]["rate"], h["overall"]["rate_ci"]),
-             pct_ci(h["hateful"]["rate"], h["hateful"]["rate_ci"]),
-             pct_ci(h["non_hateful"]["rate"], h["non_hateful"]["rate_ci"])]
-            for model, h in ((m, results[m]["hatecheck"]) for m in models)]
-    func_rows = [[name, f["gold"], (f["our_labels"], "warn") if f["differs"] else f["our_labels"], str(f["n"])]
-                 + [pct_ci(h["rate"], h["rate_ci"]) for h in (results[m]["hatecheck"]["by_functionality"][name]
+    main = results[models[0]].hatecheck
+    differs = [f"{name} (ours: {f.our_labels})" for name, f in main.by_functionality.items() if f.differs]
+    rows = [[model, pct_ci(h.overall.rate, h.overall.rate_ci),
+             pct_ci(h.hateful.rate, h.hateful.rate_ci),
+             pct_ci(h.non_hateful.rate, h.non_hateful.rate_ci)]
+            for model, h in ((m, results[m].hatecheck) for m in models)]
+    func_rows = [[name, f.gold, (f.our_labels, "warn") if f.differs else f.our_labels, str(f.n)]
+                 + [pct_ci(h.rate, h.rate_ci) for h in (results[m].hatecheck.by_functionality[name]
                                                               for m in models)]
-                 for name, f in main["by_functionality"].items()]
-    target_rows = [[name, str(t["n"])] + [pct(results[m]["hatecheck"]["by_target"][name][k]) for m in models
-                                          for k in ("rate", "hateful", "non_hateful")]
-                   for name, t in main["by_target"].items()]
+                 for name, f in main.by_functionality.items()]
+    target_rows = [[name, str(t.n)] + [pct(v) for m in models for mine in [results[m].hatecheck.by_target[name]]
+                                       for v in (mine.rate, mine.hateful, mine.non_hateful)]
+                   for name, t in main.by_target.items()]
     return [("h2", "MHC-Mandarin functional tests (HateCheck)", "hatecheck", ""),
             ("p", "Accuracy against HateCheck's own hateful / non-hateful gold, as the HateCheck papers report "
                   "it: a case counts as predicted hateful when the overall label is flagged."),
@@ -544,7 +547,7 @@ def to_html(page: list[tuple]) -> str:
             f"<style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
-def write_report(run: RunDir, results: dict) -> None:
+def write_report(run: RunDir, results: EvaluationResults) -> None:
     """Writes RUN_DIR/report.md and RUN_DIR/report.html from the metrics of every model."""
     page = build_page(results, run.root.name)
     atomic_write_text(run.report_md, to_markdown(page))

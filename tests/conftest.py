@@ -6,6 +6,7 @@ Nothing here downloads anything; tests that need ../shared carry the `shared` ma
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -17,6 +18,12 @@ VIOLENT_TEXTS = ["你这个废物赶紧滚", "再发我就去你家找你", "把
                  "地域黑就是这样恶心", "残疾人就是累赘", "造谣说她出轨了", "笑死这个丑八怪"]
 SAFE_TEXTS = ["今天天气很好", "这家店的面很好吃", "我们一起去图书馆吧", "祝你生日快乐",
               "新闻报道了这起事件", "请不要网暴任何人", "老人家慢慢走", "孩子们在公园玩"]
+
+
+def taxonomy_labels() -> list[str]:
+    from cvguard.taxonomy import load_taxonomy
+
+    return list(load_taxonomy().labels)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -120,3 +127,89 @@ def make_run(root, model_dir, max_length=32, overrides=()):
                 for v in variants for i, text in enumerate(VIOLENT_TEXTS + SAFE_TEXTS)]
         write_jsonl(run.split(split), rows)
     return config
+
+
+# --- a fake evaluated run, for the report and the notebook ---------------------------------------------------
+# Shaped like a real one: rows of every source with the data/README.md label mapping, and probabilities for two
+# models, where `cvguard` is built to flag harmless texts about `region` too often.
+
+def make_row(i, source, subset, groups, violent, split="test", fill=None, **categories):
+    """A row in the data schema. violent 0 sets every category 0; violent 1 sets the named categories 1 and
+    the others to `fill` (unknown for public data, 0 for the fully labelled seed corpus)."""
+    labels = {name: (None if violent is None else 0 if violent == 0 else categories.get(name, fill))
+              for name in taxonomy_labels()}
+    labels["violent"] = violent
+    return {"text": f"{source}-{split}-{i}", "labels": labels, "groups": groups, "source": source,
+            "split": split, "subset": subset}
+
+
+def fake_rows(split: str) -> list[dict]:
+    rows = []
+    add = rows.append
+    for i in range(240 if split == "test" else 160):
+        group = ["region", "gender", "race"][i % 3]
+        kind = ["safe", "safe", "attack_group", "attack_individual", "anti_bias"][i % 5 if split == "test" else i % 3]
+        if kind in ("safe", "anti_bias"):
+            add(make_row(len(rows), "cold", kind, [group], 0, split))
+        elif kind == "attack_group":
+            add(make_row(len(rows), "cold", kind, [group], 1, split, discrimination=1))
+        else:
+            add(make_row(len(rows), "cold", kind, [group, "individual"], 1, split))
+    for i in range(160 if split == "test" else 100):
+        group = ["lgbtq", "gender", "race", "region"][i % 4]
+        kind = ["non_toxic", "non_toxic", "explicit", "implicit", "reporting"][i % 5]
+        if kind == "non_toxic":
+            add(make_row(len(rows), "toxicn", kind, [group], 0, split))
+        elif kind == "reporting":
+            add(make_row(len(rows), "toxicn", kind, [group], None, split))
+        else:
+            add(make_row(len(rows), "toxicn", kind, [group], 1, split, **{["insult", "discrimination"][i % 2]: 1}))
+    for i in range(120 if split == "test" else 60):  # authored: every label known
+        category = taxonomy_labels()[1 + i % 7]
+        add(make_row(len(rows), "seed", "positive" if i % 2 else "hard_negative", ["gender"] if i % 4 else [],
+                     i % 2, split, fill=0, **{category: 1}))
+    if split == "test":
+        targets = {"women": "gender", "gay people": "lgbtq", "Muslims": "religion"}
+        functionalities = {"derog_neg_emote_h": (1, dict(discrimination=1)),
+                           "threat_dir_h": (1, dict(discrimination=1, threat=1)),
+                           "ident_neutral_nh": (0, {}), "ident_pos_nh": (0, {}),
+                           "counter_quote_nh": (0, {}), "counter_ref_nh": (0, {}),
+                           "target_indiv_nh": (1, dict(insult=1)), "target_group_nh": (None, {})}
+        for functionality, (violent, categories) in functionalities.items():
+            for k in range(36):
+                target = list(targets)[k % 3] if functionality not in ("target_indiv_nh", "target_group_nh") else ""
+                row = make_row(len(rows), "mhc", functionality, [targets[target]] if target else [], violent,
+                               **categories)
+                row["target_ident"] = target
+                add(row)
+    return rows
+
+
+def fake_probs(rows: list[dict], rng, noise: float, region_bias: float) -> np.ndarray:
+    """Scores that separate the classes (less so with more noise); harmless `region` texts get region_bias
+    added to every logit, so the model over-flags them."""
+    truth = np.array([[r["labels"][k] if r["labels"][k] is not None else (r["labels"]["violent"] or 0)
+                       for k in taxonomy_labels()] for r in rows], dtype=float)
+    logits = 2.5 * (2 * truth - 1) + rng.normal(0, noise, truth.shape)
+    harmless_region = np.array([("region" in r["groups"]) and r["labels"]["violent"] == 0 for r in rows])
+    logits[harmless_region] += region_bias
+    return 1 / (1 + np.exp(-logits))
+
+
+def write_fake_run(root: Path, seed: int = 0) -> Path:
+    """A run folder as `cvguard baseline` and the prediction step leave it: config, dev and test rows, and
+    probabilities for `cvguard` and `tfidf_baseline`. Returns its root."""
+    import yaml
+
+    from cvguard.contracts import RunDir
+    from cvguard.io import write_jsonl
+
+    run, rng = RunDir(root), np.random.default_rng(seed)
+    for split in ("dev", "test"):
+        rows = fake_rows(split)
+        write_jsonl(run.split(split), rows)
+        for model, noise, region_bias in (("cvguard", 1.2, 3.0), ("tfidf_baseline", 2.0, 0.0)):
+            run.save_predictions(model, split, fake_probs(rows, rng, noise, region_bias))
+    config = {"run_dir": str(root), "data": {"sources": ["cold", "toxicn", "seed"], "test_only_sources": ["mhc"]}}
+    run.config.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return root

@@ -1,12 +1,13 @@
 """notebooks/evaluation.ipynb runs top to bottom on a run's metrics.json (nbclient, as CI runs it)."""
 
+import os
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
+from conftest import REPO, write_fake_run
 from cvguard.cli import main
-from test_report import write_fake_run
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "evaluation.ipynb"
 
@@ -15,6 +16,8 @@ def test_evaluation_notebook_executes_on_a_run_and_shows_tables_and_plots(tmp_pa
     run = write_fake_run(tmp_path / "run")
     main(["report", str(run)])
     monkeypatch.setenv("CVGUARD_RUN_DIR", str(run))  # the kernel inherits it
+    # and imports this checkout's cvguard, as pytest does (pyproject's pythonpath), not an installed one
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(notebook, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()

@@ -10,7 +10,8 @@ import pytest
 
 from cvguard.cli import main
 from cvguard.config import save_config
-from cvguard.contracts import ARTIFACT_MODEL_CARD, ARTIFACT_TOKENIZER, MODEL_NAME, Manifest, RunDir
+from cvguard.contracts import (ARTIFACT_MODEL_CARD, ARTIFACT_TOKENIZER, MODEL_NAME, EvaluationResults, Manifest,
+                               RunDir)
 from cvguard.taxonomy import load_taxonomy
 
 from conftest import REPO
@@ -27,11 +28,11 @@ def finished_run(tiny_config, tmp_path):
 def test_main_job_writes_metrics_report_artifact_and_predictions(finished_run):
     config, _ = finished_run
     run = RunDir(config.run_path)
-    metrics = json.loads(run.metrics.read_text())
-    assert set(metrics) == {"cvguard", "tfidf_baseline"}
-    test_violent = metrics["cvguard"]["splits"]["test"]["overall"]["violent"]
-    assert test_violent["n"] == 16 and test_violent["support"] == 8
-    assert 0.0 <= test_violent["roc_auc"] <= 1.0
+    metrics = EvaluationResults.read(run.metrics)
+    assert set(metrics.models) == {"cvguard", "tfidf_baseline"}
+    test_violent = metrics["cvguard"].splits["test"].overall["violent"]
+    assert test_violent.n == 16 and test_violent.support == 8
+    assert 0.0 <= test_violent.roc_auc <= 1.0
     assert "| violent 网络暴力信息 |" in run.report_md.read_text()
     manifest = Manifest.read(run.artifact)
     assert {"fp32", "int8"} <= set(manifest.variants)

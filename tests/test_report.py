@@ -1,103 +1,24 @@
 """The evaluation report: `cvguard report` and `cvguard evaluate` write report.html, report.md and metrics.json
 from stored predictions, and the HTML renders in a real browser with the tables a reviewer decides from.
 
-The run here is fake but shaped like a real one: rows of every source with the data/README.md label mapping,
-and probabilities for two models, where `cvguard` is built to flag harmless texts about `region` too often.
+The run is conftest.write_fake_run's: rows of every source, and two models where `cvguard` over-flags harmless
+texts about `region`.
 """
 
-import json
 import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
-import numpy as np
 import pytest
-import yaml
 
+from conftest import REPO, write_fake_run
 from cvguard.cli import main
+from cvguard.contracts import EvaluationResults, LabelMetrics, RunDir
 from cvguard.taxonomy import load_taxonomy
 
 LABELS = load_taxonomy().labels
-
-
-def make_row(i, source, subset, groups, violent, split="test", fill=None, **categories):
-    """A row in the data schema. violent 0 sets every category 0; violent 1 sets the named categories 1 and
-    the others to `fill` (unknown for public data, 0 for the fully labelled seed corpus)."""
-    labels = {name: (None if violent is None else 0 if violent == 0 else categories.get(name, fill))
-              for name in LABELS}
-    labels["violent"] = violent
-    return {"text": f"{source}-{split}-{i}", "labels": labels, "groups": groups, "source": source,
-            "split": split, "subset": subset}
-
-
-def fake_rows(split: str) -> list[dict]:
-    rows = []
-    add = rows.append
-    for i in range(240 if split == "test" else 160):
-        group = ["region", "gender", "race"][i % 3]
-        kind = ["safe", "safe", "attack_group", "attack_individual", "anti_bias"][i % 5 if split == "test" else i % 3]
-        if kind in ("safe", "anti_bias"):
-            add(make_row(len(rows), "cold", kind, [group], 0, split))
-        elif kind == "attack_group":
-            add(make_row(len(rows), "cold", kind, [group], 1, split, discrimination=1))
-        else:
-            add(make_row(len(rows), "cold", kind, [group, "individual"], 1, split))
-    for i in range(160 if split == "test" else 100):
-        group = ["lgbtq", "gender", "race", "region"][i % 4]
-        kind = ["non_toxic", "non_toxic", "explicit", "implicit", "reporting"][i % 5]
-        if kind == "non_toxic":
-            add(make_row(len(rows), "toxicn", kind, [group], 0, split))
-        elif kind == "reporting":
-            add(make_row(len(rows), "toxicn", kind, [group], None, split))
-        else:
-            add(make_row(len(rows), "toxicn", kind, [group], 1, split, **{["insult", "discrimination"][i % 2]: 1}))
-    for i in range(120 if split == "test" else 60):  # authored: every label known
-        category = LABELS[1 + i % 7]
-        add(make_row(len(rows), "seed", "positive" if i % 2 else "hard_negative", ["gender"] if i % 4 else [],
-                     i % 2, split, fill=0, **{category: 1}))
-    if split == "test":
-        targets = {"women": "gender", "gay people": "lgbtq", "Muslims": "religion"}
-        functionalities = {"derog_neg_emote_h": (1, dict(discrimination=1)),
-                           "threat_dir_h": (1, dict(discrimination=1, threat=1)),
-                           "ident_neutral_nh": (0, {}), "ident_pos_nh": (0, {}),
-                           "counter_quote_nh": (0, {}), "counter_ref_nh": (0, {}),
-                           "target_indiv_nh": (1, dict(insult=1)), "target_group_nh": (None, {})}
-        for functionality, (violent, categories) in functionalities.items():
-            for k in range(36):
-                target = list(targets)[k % 3] if functionality not in ("target_indiv_nh", "target_group_nh") else ""
-                row = make_row(len(rows), "mhc", functionality, [targets[target]] if target else [], violent,
-                               **categories)
-                row["target_ident"] = target
-                add(row)
-    return rows
-
-
-def fake_probs(rows: list[dict], rng, noise: float, region_bias: float) -> np.ndarray:
-    """Scores that separate the classes (less so with more noise); harmless `region` texts get region_bias
-    added to every logit, so the model over-flags them."""
-    truth = np.array([[r["labels"][k] if r["labels"][k] is not None else (r["labels"]["violent"] or 0)
-                       for k in LABELS] for r in rows], dtype=float)
-    logits = 2.5 * (2 * truth - 1) + rng.normal(0, noise, truth.shape)
-    harmless_region = np.array([("region" in r["groups"]) and r["labels"]["violent"] == 0 for r in rows])
-    logits[harmless_region] += region_bias
-    return 1 / (1 + np.exp(-logits))
-
-
-def write_fake_run(run: Path, seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    (run / "data").mkdir(parents=True)
-    for split in ("dev", "test"):
-        rows = fake_rows(split)
-        (run / "data" / f"{split}.jsonl").write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-        for model, noise, region_bias in (("cvguard", 1.2, 3.0), ("tfidf_baseline", 2.0, 0.0)):
-            (run / "predictions" / model).mkdir(parents=True, exist_ok=True)
-            np.save(run / "predictions" / model / f"{split}.npy", fake_probs(rows, rng, noise, region_bias))
-    config = {"run_dir": str(run), "data": {"sources": ["cold", "toxicn", "seed"], "test_only_sources": ["mhc"]}}
-    (run / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    return run
 
 
 @pytest.fixture(scope="module")
@@ -148,9 +69,12 @@ def column(table: list[list[str]], name: str) -> list[str]:
     return [row[index] for row in table[1:]]
 
 
+def read_results(run: Path) -> EvaluationResults:
+    return EvaluationResults.read(RunDir(run).metrics)
+
+
 def test_report_writes_html_markdown_and_metrics_with_every_model(reported_run):
-    metrics = json.loads((reported_run / "metrics.json").read_text())
-    assert set(metrics) == {"cvguard", "tfidf_baseline"}
+    assert set(read_results(reported_run).models) == {"cvguard", "tfidf_baseline"}
     page = (reported_run / "report.html").read_text()
     assert "<script" not in page and 'src="http' not in page  # self-contained: nothing fetched
     assert page.count('src="data:image/png;base64,') >= 8
@@ -163,41 +87,66 @@ def test_report_writes_html_markdown_and_metrics_with_every_model(reported_run):
                                                          "tfidf_baseline accuracy (95% CI)"]
     markdown = (reported_run / "report.md").read_text()
     assert "| violent 网络暴力信息 |" in markdown and "[AUTHORED DATA]" in markdown
-    assert (reported_run / "thresholds.json").is_file()
+    assert RunDir(reported_run).thresholds.is_file()
 
 
 def test_report_numbers_come_from_metrics_json(reported_run):
-    metrics = json.loads((reported_run / "metrics.json").read_text())
     tables = parse_tables((reported_run / "report.html").read_text())
-    m = metrics["cvguard"]["blocks"]["public"]["labels"]["violent"]
+    m = read_results(reported_run)["cvguard"].blocks["public"].labels["violent"]
+    assert isinstance(m, LabelMetrics)
     row = next(r for r in tables["labels-public"][1:] if r[0] == "violent 网络暴力信息" and r[1] == "cvguard")
-    lo, hi = m["recall_ci"]
-    assert row[5] == f"{100 * m['recall']:.1f}% ({100 * lo:.1f}–{100 * hi:.1f})"
-    assert row[3] == str(m["support"])
+    lo, hi = m.recall_ci
+    assert row[5] == f"{100 * m.recall:.1f}% ({100 * lo:.1f}–{100 * hi:.1f})"
+    assert row[3] == str(m.support)
+
+
+def test_metrics_json_round_trips_through_evaluation_results(reported_run, tmp_path):
+    path = RunDir(reported_run).metrics
+    results = EvaluationResults.read(path)
+    results.write(tmp_path / "again.json")
+    assert (tmp_path / "again.json").read_bytes() == path.read_bytes()
+    assert EvaluationResults.read(tmp_path / "again.json") == results
+
+
+def test_committed_reference_metrics_load_with_the_same_numbers():
+    """docs/reports/public/metrics.json predates schema_version: the models sit at the top level."""
+    import dataclasses
+    import json
+
+    path = REPO / "docs" / "reports" / "public" / "metrics.json"
+    results = EvaluationResults.read(path)
+    assert results["cvguard"].verdict.block == "public"
+    assert {name: dataclasses.asdict(m) for name, m in results.models.items()} == json.loads(path.read_text())
+
+
+def test_malformed_metrics_say_which_file(tmp_path):
+    path = tmp_path / "metrics.json"
+    path.write_text('{"schema_version": 2, "models": {"cvguard": {"model": "cvguard"}}}')
+    with pytest.raises(ValueError, match="malformed metrics"):
+        EvaluationResults.read(path)
 
 
 def test_verdict_names_the_over_flagged_group_and_flags_thin_labels(reported_run):
-    metrics = json.loads((reported_run / "metrics.json").read_text())
-    verdict = metrics["cvguard"]["verdict"]
-    assert verdict["block"] == "public" and not verdict["authored"]
+    results = read_results(reported_run)
+    verdict = results["cvguard"].verdict
+    assert verdict.block == "public" and not verdict.authored
     # Public test data has no defamation, privacy or mockery positives: flagged, not hidden.
-    assert {"defamation", "privacy", "mockery"} <= set(verdict["too_few"])
-    assert verdict["labels"]["defamation"]["support"] == 0
-    top = verdict["largest_gaps"][0]
-    assert top["rate"] == "fpr" and top["high_group"] == "region"
+    assert {"defamation", "privacy", "mockery"} <= set(verdict.too_few)
+    assert verdict.labels["defamation"].support == 0
+    top = verdict.largest_gaps[0]
+    assert top.rate == "fpr" and top.high_group == "region"
     # The baseline was built without the region bias, so its gap is smaller.
-    baseline_gap = metrics["tfidf_baseline"]["bias"][top["source"]]["fpr_gap"]["gap"]
-    assert top["gap"] > baseline_gap + 0.1
+    assert top.gap > results["tfidf_baseline"].bias[top.source].fpr_gap.gap + 0.1
 
 
 def test_hatecheck_uses_original_gold_and_marks_remapped_functionalities(reported_run):
-    hc = json.loads((reported_run / "metrics.json").read_text())["cvguard"]["hatecheck"]
-    funcs = hc["by_functionality"]
-    assert funcs["target_indiv_nh"]["gold"] == "non-hateful" and funcs["target_indiv_nh"]["differs"]
-    assert funcs["target_indiv_nh"]["our_labels"] == "violent, insult"
-    assert funcs["target_group_nh"]["our_labels"] == "unknown" and funcs["target_group_nh"]["differs"]
-    assert not funcs["threat_dir_h"]["differs"] and not funcs["counter_quote_nh"]["differs"]
-    assert set(hc["by_target"]) == {"women", "gay people", "Muslims"}
+    hc = read_results(reported_run)["cvguard"].hatecheck
+    funcs = hc.by_functionality
+    assert funcs["target_indiv_nh"].gold == "non-hateful" and funcs["target_indiv_nh"].differs
+    assert funcs["target_indiv_nh"].our_labels == "violent, insult"
+    assert funcs["target_group_nh"].our_labels == "unknown" and funcs["target_group_nh"].differs
+    assert not funcs["threat_dir_h"].differs and not funcs["counter_quote_nh"].differs
+    assert set(hc.by_target) == {"women", "gay people", "Muslims"}
 
 
 def test_evaluate_skip_predict_ends_with_the_same_report(tmp_path):
