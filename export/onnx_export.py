@@ -30,7 +30,9 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
-from onnxruntime.quantization import QuantType, quantize_dynamic
+from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic,
+                                      quantize_static)
+from onnxruntime.transformers.fusion_options import FusionOptions
 from onnxruntime.transformers.onnx_model import OnnxModel
 from onnxruntime.transformers.optimizer import optimize_model
 from transformers import PreTrainedModel
@@ -46,24 +48,34 @@ from cvguard.taxonomy import UNKNOWN, label_matrix
 from cvguard.training.batching import predict_probs
 from cvguard.training.model import load_model
 
-# Dynamic int8 settings, fastest first; export tries `export.int8_presets` in order and keeps the first
-# that passes the gate. Activations are always uint8, quantised per batch at run time. Weights per output
-# channel: per-tensor int8 lost 3 points of agreement on the pilot model. On AVX2 without VNNI, U8S8
-# kernels (int8 weights) sum pairs of u8*s8 products in int16 (VPMADDUBSW), which can saturate; U8U8
-# (uint8 weights) and 7-bit weights (reduce_range) cannot. `embeddings`: quantise the word-embedding
-# table too (a quarter of the file and of the memory). `exclude`: node-name regexes left in fp32.
+# int8 settings; export tries `export.int8_presets` in order and keeps the first that passes the gate.
+# "static": activation scales fixed by calibration on training texts (QDQ, MatMuls only, on a graph whose
+# attention is left unfused so its projections are MatMuls). A text's scores then depend on that text alone.
+# "dynamic": activation scales computed at run time over the whole batch tensor, so a text's scores move
+# with whatever else is in its batch (up to 0.08 in probability on the seed test): under `cvguard serve` one
+# client's traffic would change another client's labels. Dynamic presets fail the batch-independence gate
+# and are kept only for comparison (benchmarks/inference.py).
+# Weights per output channel: per-tensor int8 lost 3 points of agreement on the pilot model. On AVX2 without
+# VNNI, U8S8 kernels (int8 weights) sum pairs of u8*s8 products in int16 (VPMADDUBSW), which can saturate;
+# U8U8 (uint8 weights) and 7-bit weights (reduce_range) cannot. `embeddings` (dynamic only): quantise the
+# word-embedding table too. `exclude`: node-name regexes left in fp32.
 INT8_PRESETS = {
-    "s8_per_channel": {"weight_type": "qint8", "per_channel": True, "reduce_range": False,
+    "static_s8_per_channel": {"mode": "static", "weight_type": "qint8", "per_channel": True,
+                              "reduce_range": False, "exclude": []},
+    # The FFN output projection reads GELU outputs, whose outliers dominate an int8 activation scale.
+    "static_s8_per_channel_fp32_ffn_out": {"mode": "static", "weight_type": "qint8", "per_channel": True,
+                                           "reduce_range": False, "exclude": [r"layer\.\d+/output/dense/"]},
+    "s8_per_channel": {"mode": "dynamic", "weight_type": "qint8", "per_channel": True, "reduce_range": False,
                        "embeddings": True, "exclude": []},
-    "u8_per_channel": {"weight_type": "quint8", "per_channel": True, "reduce_range": False,
+    "u8_per_channel": {"mode": "dynamic", "weight_type": "quint8", "per_channel": True, "reduce_range": False,
                        "embeddings": True, "exclude": []},
-    "s8_per_channel_fp32_embeddings": {"weight_type": "qint8", "per_channel": True, "reduce_range": False,
-                                       "embeddings": False, "exclude": []},
-    # The FFN output projection reads GELU outputs, whose outliers dominate the per-batch int8 scale.
-    "s8_per_channel_fp32_ffn_out": {"weight_type": "qint8", "per_channel": True, "reduce_range": False,
-                                    "embeddings": False, "exclude": [r"layer\.\d+/output/dense/"]},
-    "s8_per_channel_reduce_range": {"weight_type": "qint8", "per_channel": True, "reduce_range": True,
-                                    "embeddings": True, "exclude": []},
+    "s8_per_channel_fp32_embeddings": {"mode": "dynamic", "weight_type": "qint8", "per_channel": True,
+                                       "reduce_range": False, "embeddings": False, "exclude": []},
+    "s8_per_channel_fp32_ffn_out": {"mode": "dynamic", "weight_type": "qint8", "per_channel": True,
+                                    "reduce_range": False, "embeddings": False,
+                                    "exclude": [r"layer\.\d+/output/dense/"]},
+    "s8_per_channel_reduce_range": {"mode": "dynamic", "weight_type": "qint8", "per_channel": True,
+                                    "reduce_range": True, "embeddings": True, "exclude": []},
 }
 
 
@@ -98,22 +110,50 @@ def export_onnx(model: PreTrainedModel, path: Path, opset: int, pad_id: int) -> 
                                         "attention_mask": {0: "batch", 1: "sequence"}, "logits": {0: "batch"}})
 
 
-def optimize_fp32(source: Path, target: Path, num_heads: int, hidden_size: int) -> dict:
-    """Fuses the transformer graph for onnxruntime; returns the count of each fused operator."""
-    optimized = optimize_model(str(source), model_type="bert", num_heads=num_heads, hidden_size=hidden_size)
+def optimize_fp32(source: Path, target: Path, num_heads: int, hidden_size: int, fuse_attention: bool = True) -> dict:
+    """Fuses the transformer graph for onnxruntime; returns the count of each fused operator. Without
+    attention fusion the Q/K/V projections stay MatMuls, which static quantisation can calibrate."""
+    options = FusionOptions("bert")
+    options.enable_attention = fuse_attention
+    optimized = optimize_model(str(source), model_type="bert", num_heads=num_heads, hidden_size=hidden_size,
+                               optimization_options=options)
     optimized.save_model_to_file(str(target))
     return {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
 
 
-def quantize_int8(source: Path, target: Path, preset: dict) -> None:
+class Calibration(CalibrationDataReader):
+    """One text at a time, unpadded, as the runtime would tokenise it: the activation ranges of real input."""
+
+    def __init__(self, rows: list[list[int]]):
+        self.rows = iter(rows)
+
+    def get_next(self) -> dict | None:
+        ids = next(self.rows, None)
+        if ids is None:
+            return None
+        input_ids = np.array([ids], dtype=np.int64)
+        return {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids)}
+
+
+def quantize_int8(source: Path, target: Path, preset: dict, calibration: list[list[int]] | None = None) -> None:
+    """source: the fused fp32 graph for dynamic presets, the graph without attention fusion for static ones."""
     nodes = [node.name for node in onnx.load(str(source), load_external_data=False).graph.node]
     exclude = [n for n in nodes if any(re.search(pattern, n) for pattern in preset["exclude"])]
     weight_type = {"qint8": QuantType.QInt8, "quint8": QuantType.QUInt8}[preset["weight_type"]]
+    # shape inference cannot type the outputs of fused (contrib) operators
+    extra = {"DefaultTensorType": onnx.TensorProto.FLOAT}
+    if preset["mode"] == "static":
+        if not calibration:
+            raise ValueError("static int8 needs calibration texts (RUN_DIR's train split is empty)")
+        quantize_static(str(source), str(target), Calibration(calibration), quant_format=QuantFormat.QDQ,
+                        op_types_to_quantize=["MatMul"], per_channel=preset["per_channel"],
+                        reduce_range=preset["reduce_range"], activation_type=QuantType.QUInt8,
+                        weight_type=weight_type, nodes_to_exclude=exclude, extra_options=extra)
+        return
     op_types = ["MatMul", "Attention"] + (["EmbedLayerNormalization"] if preset["embeddings"] else [])
     quantize_dynamic(str(source), str(target), weight_type=weight_type, per_channel=preset["per_channel"],
                      reduce_range=preset["reduce_range"], nodes_to_exclude=exclude, op_types_to_quantize=op_types,
-                     # shape inference cannot type the outputs of fused (contrib) operators
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+                     extra_options=extra)
 
 
 def convert_fp16(source: Path, target: Path) -> None:
@@ -134,6 +174,14 @@ def parity_set(run: RunDir, labels: list[str], limit: int, seed: int = 0) -> tup
     return [r["text"] for r in rows], label_matrix(rows, labels)
 
 
+def calibration_rows(run: RunDir, classifier: Classifier, limit: int, seed: int = 0) -> list[list[int]]:
+    """Token ids of up to `limit` training texts (a seeded sample), tokenised and normalised by the runtime
+    itself. Training rows, not held-out ones: calibration is part of making the model."""
+    rows = run.read_split("train")
+    random.Random(seed).shuffle(rows)
+    return classifier.encode([r["text"] for r in rows[:limit]])[0]
+
+
 def parity(reference: np.ndarray, probs: np.ndarray, thresholds: np.ndarray, gold: np.ndarray) -> dict:
     """How far a variant's probabilities and flags are from PyTorch's on the same texts."""
     agree = (reference >= thresholds) == (probs >= thresholds)
@@ -148,8 +196,21 @@ def parity(reference: np.ndarray, probs: np.ndarray, thresholds: np.ndarray, gol
             "macro_f1_diff": None if None in f1 else f1[1] - f1[0]}
 
 
-def gate_failures(metrics: dict, ec: ExportConfig) -> list[str]:
+def batch_independence(classifier: Classifier, texts: list[str], thresholds: np.ndarray, batch_size: int = 32) -> dict:
+    """Each text scored alone against the same text inside batches of mixed lengths (the texts in their given,
+    shuffled order, not sorted by length, so every batch pads): under `cvguard serve` the rest of a batch is
+    other clients' traffic, which must not move anyone's scores."""
+    alone = classifier.predict_proba(texts, batch_size=1)
+    mixed = classifier.predict_proba(texts, batch_size=batch_size, sort_by_length=False)
+    return {"max_abs_prob_diff": float(np.abs(alone - mixed).max()),
+            "flag_flips": int(((alone >= thresholds) != (mixed >= thresholds)).sum()), "batch_size": batch_size}
+
+
+def gate_failures(metrics: dict, ec: ExportConfig, batch: dict | None = None) -> list[str]:
     failures = []
+    if batch is not None and (batch["max_abs_prob_diff"] > ec.max_batch_prob_diff or batch["flag_flips"]):
+        failures.append(f"scores depend on the batch: max |Δprob| alone vs in a batch {batch['max_abs_prob_diff']:.2e}"
+                        f" (limit {ec.max_batch_prob_diff}), {batch['flag_flips']} flags flipped")
     if metrics["label_agreement"] < ec.min_label_agreement:
         failures.append(f"label agreement {metrics['label_agreement']:.4f} < {ec.min_label_agreement}")
     if metrics["macro_f1_diff"] is not None and abs(metrics["macro_f1_diff"]) > ec.max_macro_f1_diff:
@@ -205,10 +266,11 @@ def export(config: RunConfig, out_dir: Path | None = None) -> Manifest:
             manifest.write(staging)
             classifier = Classifier.load(staging, variant=name, long_texts="truncate")
             details["parity_vs_pytorch"] = parity(reference, classifier.predict_proba(texts), cut, gold)
+            details["batch_independence"] = batch_independence(classifier, texts, cut)
             details["parity_provider"] = "CPUExecutionProvider"
-            failures = gate_failures(details["parity_vs_pytorch"], ec)
+            failures = gate_failures(details["parity_vs_pytorch"], ec, details["batch_independence"])
             print(f"parity {name}: {'FAIL ' + '; '.join(failures) if failures else 'pass'} "
-                  f"{json.dumps(details['parity_vs_pytorch'])}")
+                  f"{json.dumps(details['parity_vs_pytorch'])} batch {json.dumps(details['batch_independence'])}")
             if failures:
                 del manifest.variants[name]
                 (staging / file).unlink()
@@ -219,20 +281,27 @@ def export(config: RunConfig, out_dir: Path | None = None) -> Manifest:
             manifest.build["onnxruntime_fusions"] = optimize_fp32(staging / "plain.onnx", staging / "model.onnx",
                                                                   model.config.num_attention_heads,
                                                                   model.config.hidden_size)
-            (staging / "plain.onnx").unlink()
         else:
-            (staging / "plain.onnx").rename(staging / "model.onnx")
+            shutil.copyfile(staging / "plain.onnx", staging / "model.onnx")
         result = admit("fp32", "model.onnx", "fp32", {"optimized": ec.optimize})
         if not result["passed"]:
             raise ParityError(f"fp32 ONNX disagrees with PyTorch: {'; '.join(result['failures'])}")
 
         if ec.quantize:
+            unknown = [name for name in ec.int8_presets if name not in INT8_PRESETS]
+            if unknown:
+                raise ValueError(f"unknown int8 preset(s) {unknown}; known: {sorted(INT8_PRESETS)}")
+            calibration, unfused = [], staging / "unfused_attention.onnx"
+            if any(INT8_PRESETS[name]["mode"] == "static" for name in ec.int8_presets):
+                optimize_fp32(staging / "plain.onnx", unfused, model.config.num_attention_heads,
+                              model.config.hidden_size, fuse_attention=False)
+                calibration = calibration_rows(run, Classifier.load(staging, variant="fp32", long_texts="truncate"),
+                                               ec.calibration_texts)
             tried: list[dict] = []
             for preset_name in ec.int8_presets:
-                if preset_name not in INT8_PRESETS:
-                    raise ValueError(f"unknown int8 preset {preset_name!r}; known: {sorted(INT8_PRESETS)}")
                 preset = INT8_PRESETS[preset_name]
-                quantize_int8(staging / "model.onnx", staging / "model.int8.onnx", preset)
+                source = unfused if preset["mode"] == "static" else staging / "model.onnx"
+                quantize_int8(source, staging / "model.int8.onnx", preset, calibration)
                 result = admit("int8", "model.int8.onnx", "int8", {"preset": preset_name, "settings": preset,
                                                                    "rejected_presets": tried})
                 if result["passed"]:
@@ -256,6 +325,8 @@ def export(config: RunConfig, out_dir: Path | None = None) -> Manifest:
                               "the artifact has no fp16 variant", stacklevel=2)
                 manifest.build["fp16_rejected"] = result["failures"]
 
+        for scratch in ("plain.onnx", "unfused_attention.onnx"):
+            (staging / scratch).unlink(missing_ok=True)
         variants = manifest.variants
         manifest.default_variant = {"cpu": "int8" if "int8" in variants else "fp32",
                                     "cuda": "fp16" if "fp16" in variants else "fp32"}

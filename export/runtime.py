@@ -182,14 +182,15 @@ class Classifier:
         return binding.copy_outputs_to_cpu()[0]
 
     def predict_proba(self, texts, batch_size: int = RuntimeOptions.batch_size,
-                      limits: TextLimits = TextLimits()) -> np.ndarray:
-        """Rows x labels probabilities, in the order of `texts`."""
+                      limits: TextLimits = TextLimits(), sort_by_length: bool = True) -> np.ndarray:
+        """Rows x labels probabilities, in the order of `texts`. sort_by_length=False batches the texts in the
+        order given (the export's batch-independence check wants batches that pad)."""
         texts = validate_texts(texts, limits)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         encoded, owner = self.encode(texts)
         # Sorting by length and padding per mini-batch keeps padding (wasted compute) small.
-        order = np.argsort([len(ids) for ids in encoded], kind="stable")
+        order = np.argsort([len(ids) for ids in encoded], kind="stable") if sort_by_length else np.arange(len(encoded))
         logits = np.full((len(texts), len(self.labels)), -np.inf, dtype=np.float32)
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]

@@ -122,7 +122,7 @@ def make_run(root, model_dir, max_length=32, overrides=()):
     with torch.no_grad():
         model.classifier.weight *= 30
     save_model(model, tokenizer, run.model)
-    for split, variants in (("test", range(3)), ("dev", range(3, 5))):
+    for split, variants in (("test", range(3)), ("dev", range(3, 5)), ("train", range(5, 8))):
         rows = [seed_row(i, f"{text}{v}号", int(text in VIOLENT_TEXTS), split, "t")
                 for v in variants for i, text in enumerate(VIOLENT_TEXTS + SAFE_TEXTS)]
         write_jsonl(run.split(split), rows)

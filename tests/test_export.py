@@ -28,6 +28,8 @@ def test_manifest_records_variants_checksums_labels_and_parity(exported):
         assert sha256_of(artifact / spec.file) == spec.sha256
         assert spec.details["parity_vs_pytorch"]["n_texts"] == 80
         assert spec.details["parity_vs_pytorch"]["label_agreement"] >= 0.99
+        assert spec.details["batch_independence"]["max_abs_prob_diff"] <= 1e-4  # every shipped variant
+        assert spec.details["batch_independence"]["flag_flips"] == 0
     int8 = manifest.variants["int8"].details
     tried = [r["preset"] for r in int8["rejected_presets"]] + [int8["preset"]]
     assert tried == config.export.int8_presets[:len(tried)]  # tried in order, the first to pass kept
@@ -105,3 +107,21 @@ def test_parity_counts_flipped_flags_per_label_and_macro_f1_change():
     failures = gate_failures(metrics, ExportConfig())
     assert len(failures) == 2 and "agreement 0.9850 < 0.99" in failures[0] and "macro-F1" in failures[1]
     assert gate_failures(parity(reference, reference, thresholds, gold), ExportConfig()) == []
+
+
+def test_dynamic_int8_fails_the_batch_independence_gate_and_static_int8_passes_it(exported, tmp_path):
+    """Dynamic quantisation scales activations over the whole batch, so a text's scores depend on its
+    neighbours; the calibrated static variant scores each text the same alone or in any batch."""
+    config, manifest = exported
+    static = manifest.variants["int8"].details
+    assert static["preset"].startswith("static_")
+    dynamic = dataclasses.replace(config, export=dataclasses.replace(
+        config.export, int8_presets=["s8_per_channel"], fp16=False))
+    with pytest.warns(UserWarning, match="no int8 preset passed"):
+        rejected = export(dynamic, tmp_path / "artifact")
+    failures = rejected.build["int8_rejected_presets"][0]["failures"]
+    assert any("scores depend on the batch" in f for f in failures)
+    texts = (VIOLENT_TEXTS + SAFE_TEXTS) * 3
+    int8 = Classifier.load(RunDir(config.run_path).artifact, variant="int8")
+    alone = int8.predict_proba(texts, batch_size=1)
+    np.testing.assert_array_equal(int8.predict_proba(texts[::-1], batch_size=16, sort_by_length=False)[::-1], alone)
