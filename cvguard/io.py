@@ -6,6 +6,9 @@ Files are created with the permissions the umask allows (0644 under the usual 02
 another service account can read an artifact or a report.
 """
 
+import ctypes
+import ctypes.util
+import errno
 import json
 import os
 import shutil
@@ -13,6 +16,13 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
+
+
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
+try:
+    _libc: ctypes.CDLL | None = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+except OSError:  # no C library to call: replace_dir falls back to two renames
+    _libc = None
 
 
 def _umask() -> int:
@@ -65,29 +75,77 @@ def write_jsonl(path: str | Path, rows) -> None:
 
 
 def staging_dir(target: Path) -> Path:
-    """An empty folder beside `target` to build its replacement in (same file system, so renames are atomic)."""
+    """An empty folder beside `target` to build its replacement in (same file system, so renames are atomic).
+    Its name carries this process's id, so a later `recover_dir` can tell a dead export's leftovers from a
+    running one's."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-{os.getpid()}-", dir=target.parent))
     os.chmod(folder, 0o777 & ~_umask())
     return folder
 
 
+def _old(target: Path) -> Path:
+    return target.with_name(f".{target.name}.old")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swaps two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE); False where the kernel, the C
+    library or the file system cannot."""
+    renameat2 = getattr(_libc, "renameat2", None) if _libc is not None else None
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_dir(target: Path) -> None:
+    """Undoes what a crash or a kill inside `replace_dir` can leave: the old folder set aside with no new one
+    in place is put back, and staging folders of processes that no longer run are removed."""
+    old = _old(target)
+    if old.exists() and not target.exists():
+        old.rename(target)
+        fsync_dir(target.parent)
+    shutil.rmtree(old, ignore_errors=True)
+    for stale in target.parent.glob(f".{target.name}.staging-*"):
+        pid = stale.name.split("staging-", 1)[1].split("-", 1)[0]
+        if not (pid.isdigit() and _pid_alive(int(pid))):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 def replace_dir(staging: Path, target: Path) -> None:
-    """Puts the finished folder `staging` in place of `target`. Every file in it is fsynced first. The old
-    folder is moved aside and removed only once the new one is in place, so at every instant `target` is the
-    old folder or the new one, or (between the two renames) absent with the old one beside it as `.NAME.old`."""
+    """Puts the finished folder `staging` in place of `target`, so that at every instant `target` is the old
+    folder or the new one. Every file is fsynced first. Where the file system can swap two folders atomically
+    it does; elsewhere (and for a first `target`) the old folder is renamed aside, the new one renamed in, and
+    a crash between the two is undone by `recover_dir`, which the next writer runs first."""
     for file in staging.rglob("*"):
         if file.is_file():
             with open(file, "rb") as f:
                 os.fsync(f.fileno())
     fsync_dir(staging)
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
+    recover_dir(target)
+    if target.exists() and _exchange(staging, target):  # `staging` now holds the old folder
+        fsync_dir(target.parent)
+        shutil.rmtree(staging, ignore_errors=True)
+        return
     if target.exists():
-        target.rename(old)
+        target.rename(_old(target))
     staging.rename(target)
     fsync_dir(target.parent)
-    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(_old(target), ignore_errors=True)
 
 
 def read_jsonl(path: str | Path) -> list[dict]:

@@ -43,7 +43,7 @@ from cvguard.contracts import (ARTIFACT_LABELS, ARTIFACT_MODEL_CARD, ARTIFACT_TH
                                Manifest, RunDir, Variant)
 from cvguard.evaluation.metrics import binary_metrics
 from cvguard.export.runtime import Classifier, default_window_stride, sha256_of
-from cvguard.io import replace_dir, staging_dir, write_json
+from cvguard.io import recover_dir, replace_dir, staging_dir, write_json
 from cvguard.taxonomy import UNKNOWN, label_matrix
 from cvguard.training.batching import predict_probs
 from cvguard.training.model import load_model
@@ -235,6 +235,7 @@ def export(config: RunConfig, out_dir: Path | None = None) -> Manifest:
         print(f"warning: only {len(texts)} held-out texts for the parity gate (asked for {ec.parity_texts})")
     reference = predict_probs(model, tokenizer, texts, 32)
 
+    recover_dir(out_dir)  # a killed export's leftovers: the old artifact back in place, stale staging removed
     staging = staging_dir(out_dir)
     try:
         tokenizer.backend_tokenizer.save(str(staging / ARTIFACT_TOKENIZER))

@@ -125,3 +125,21 @@ def test_dynamic_int8_fails_the_batch_independence_gate_and_static_int8_passes_i
     int8 = Classifier.load(RunDir(config.run_path).artifact, variant="int8")
     alone = int8.predict_proba(texts, batch_size=1)
     np.testing.assert_array_equal(int8.predict_proba(texts[::-1], batch_size=16, sort_by_length=False)[::-1], alone)
+
+
+def test_export_after_a_killed_export_restores_and_replaces_the_artifact(exported, tmp_path):
+    """A kill between the fallback's two renames leaves only `.artifact.old`, plus the dead export's
+    staging folder: the next export puts the old artifact back first, and leaves no leftovers."""
+    import shutil
+
+    config, _ = exported
+    out = tmp_path / "artifact"
+    shutil.copytree(RunDir(config.run_path).artifact, tmp_path / ".artifact.old")
+    (tmp_path / ".artifact.staging-999999999-dead").mkdir()
+    from cvguard.io import recover_dir
+
+    recover_dir(out)
+    assert Classifier.load(out).variant == "int8"  # the old artifact, back in place
+    (tmp_path / ".artifact.staging-999999999-dead").mkdir()
+    export(config, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["artifact"]
