@@ -183,7 +183,8 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from cvguard.export.options import ServeOptions
 
-    parser = argparse.ArgumentParser(prog="cvguard", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="cvguard", description=__doc__.splitlines()[0],
+                                     epilog="Errors are one line; add --debug anywhere for the traceback.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def stage(name, func, help_text):
@@ -239,7 +240,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(error: BaseException) -> str:
+    """An exception as the one line a user sees: the message (which names the file and what to run first,
+    where the stage knows), or the exception's type when it has none."""
+    if isinstance(error, OSError) and error.filename and error.strerror:  # "[Errno 2] ..." reads badly
+        return f"{error.filename}: {error.strerror}"
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # anywhere on the line, before or after the subcommand
+    argv = [a for a in argv if a != "--debug"]
     parser = build_parser()
     # argparse stops filling `overrides` at the first option (e.g. --data-root), so collect the rest here.
     args, extra = parser.parse_known_args(argv)
@@ -247,7 +259,15 @@ def main(argv=None):
         args.overrides = [*args.overrides, *extra]
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    args.func(args)
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except Exception as e:  # one line for users; the traceback is one flag away
+        if debug:
+            raise
+        print(f"cvguard {args.command}: error: {one_line(e)} (--debug shows the traceback)", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from cvguard import DEFAULT_DATA_ROOT  # noqa: F401 (re-exported for the stages)
+from cvguard.io import atomic_write_text
 
 
 @dataclass
@@ -200,4 +201,4 @@ def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] 
 
 
 def save_config(config: RunConfig, path: Path) -> None:
-    path.write_text(yaml.safe_dump(config.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    atomic_write_text(path, yaml.safe_dump(config.to_dict(), allow_unicode=True, sort_keys=False))

@@ -10,7 +10,7 @@ import dataclasses
 from pathlib import Path
 
 from cvguard.config import RunConfig, load_config
-from cvguard.contracts import (EVAL_SPLITS, MODEL_NAME, EvaluationResults, GroupGap, LabelVerdict, ModelResult,
+from cvguard.contracts import (EVAL_SPLITS, MODEL_NAME, MissingStageOutput, EvaluationResults, GroupGap, LabelVerdict, ModelResult,
                                RunDir, Verdict, get_source)
 from cvguard.io import write_json
 from cvguard.taxonomy import label_matrix, load_taxonomy
@@ -140,12 +140,13 @@ def evaluate(config: RunConfig, models: list[str] | None = None) -> EvaluationRe
     from cvguard.evaluation.model_card import write_model_card
 
     run = RunDir(config.run_path)
+    rows = {split: run.read_split(split, required=True) for split in EVAL_SPLITS}
     if models is None:
         models = run.prediction_models()
     if not models:
-        raise FileNotFoundError(f"{run.predictions_root} holds no predictions; run `cvguard evaluate CONFIG`")
+        raise MissingStageOutput(f"{run.predictions_root} holds no predictions; run `cvguard evaluate CONFIG` "
+                                 "(without --skip-predict) or `cvguard baseline CONFIG`")
     labels = list(load_taxonomy().labels)
-    rows = {split: run.read_split(split, required=True) for split in EVAL_SPLITS}
     y = {split: label_matrix(rows[split], labels) for split in EVAL_SPLITS}
     results = EvaluationResults({name: evaluate_predictions(config, name, rows, y) for name in models})
     results.write(run.metrics)
