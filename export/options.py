@@ -43,7 +43,7 @@ class ServeOptions:
     # Chinese tokenizers give about one token per character (fewer for Latin words; window mode scores a long
     # text's overlapping windows, up to ~2x). The budget bounds how long one request holds the model.
     max_request_tokens: int = 16384
-    max_call_tokens: int = 4096  # per onnxruntime call: a request is scored in chunks of at most this
+    max_call_tokens: int = 2048  # per batched call: requests are scored in chunks of at most this (one long text)
     fair_scheduling: bool = True  # chunks of waiting requests taken round-robin; False = queue order (benchmark)
 
     @property

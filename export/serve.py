@@ -221,6 +221,12 @@ class MicroBatcher:
     def queued(self) -> int:
         return sum(end - start for job in self.waiting for start, end, _ in job.chunks)
 
+    def full(self) -> bool:
+        """Enough waits to fill a call: waiting for more would only delay it."""
+        chunks = [chunk for job in self.waiting for chunk in job.chunks]
+        return (sum(end - start for start, end, _ in chunks) >= self.max_batch
+                or sum(cost for _, _, cost in chunks) >= self.max_call_chars)
+
     async def submit(self, texts: list[str]) -> np.ndarray:
         future = asyncio.get_running_loop().create_future()
         whole = [(0, len(texts), sum(map(len, texts)))]
@@ -234,7 +240,7 @@ class MicroBatcher:
             self.arrived.clear()
             await self.arrived.wait()
         deadline = time.monotonic() + self.max_wait
-        while self.queued < self.max_batch and (left := deadline - time.monotonic()) > 0:
+        while not self.full() and (left := deadline - time.monotonic()) > 0:
             self.arrived.clear()  # wait a little for others to batch with
             try:
                 await asyncio.wait_for(self.arrived.wait(), left)
