@@ -5,12 +5,16 @@
     GET  /healthz                     {"status": "ok", ...}; 503 when the batcher has stopped
     GET  /docs, /openapi.json         the request and response schemas (the pydantic models below)
 
-Concurrent requests are micro-batched: a queue gathers requests for up to `max_wait_ms` (or until
-`max_batch` texts), one onnxruntime call scores them all in a worker thread, and each request gets its
-own rows back. One call at a time: onnxruntime already uses every core inside a call, and batching many
-short requests into one call is what makes a CPU fast. Bad input gets a 4xx answer that says what is wrong:
-400 malformed JSON, 413 body too large, 422 anything else (empty list, non-string, empty string, too many
-texts, text too long), checked by options.validate_texts, the runtime's own check.
+Concurrent requests are micro-batched: requests gather for up to `max_wait_ms` (or until a call is full:
+`max_batch` texts or `max_call_tokens` characters), one predict_proba call scores them in a worker thread,
+and each request gets its own rows back. One call at a time: onnxruntime already uses every core inside a
+call, and batching many short requests into one call is what makes a CPU fast. A request is cut into chunks
+(at most the runtime batch size of texts and max_call_tokens characters) taken round-robin across waiting
+requests, so a 1-text request waits about one call behind a big one, not the whole big request. If a call
+raises, each of its chunks is scored again on its own: only the request whose text fails gets a 500.
+Bad input gets a 4xx answer that says what is wrong: 400 malformed JSON (lone surrogate escapes included),
+413 body too large, 422 anything else (empty list, non-string, empty string, too many texts, text too long,
+over max_request_tokens characters in all), checked by options.validate_texts, the runtime's own check.
 
 The Perspective endpoint (https://developers.perspectiveapi.com, request and response as in
 github.com/conversationai/perspectiveapi 2-api/methods.md) maps attributes onto the taxonomy:
