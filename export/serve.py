@@ -223,13 +223,13 @@ class MicroBatcher:
 
     @property
     def queued(self) -> int:
+        """Texts waiting to be scored."""
         return sum(end - start for job in self.waiting for start, end, _ in job.chunks)
 
     def full(self) -> bool:
         """Enough waits to fill a call: waiting for more would only delay it."""
-        chunks = [chunk for job in self.waiting for chunk in job.chunks]
-        return (sum(end - start for start, end, _ in chunks) >= self.max_batch
-                or sum(cost for _, _, cost in chunks) >= self.max_call_chars)
+        chars = sum(cost for job in self.waiting for _, _, cost in job.chunks)
+        return self.queued >= self.max_batch or chars >= self.max_call_chars
 
     async def submit(self, texts: list[str]) -> np.ndarray:
         future = asyncio.get_running_loop().create_future()
