@@ -240,7 +240,7 @@ def test_a_lone_surrogate_fails_its_own_request_alone(server):
     for i, text in enumerate(texts):
         status, body = answers[i]
         if i in bad:
-            assert status == 400 and "surrogate" in body["detail"] or "hex escape" in body["detail"], body
+            assert status == 400 and ("surrogate" in body["detail"] or "hex escape" in body["detail"]), body
         else:
             assert status == 200, body
             want = classifier.predict_proba([text])
