@@ -6,6 +6,12 @@ From the repository root:
     python -m benchmarks.serve_load runs/public/artifact                  # starts its own server
     python -m benchmarks.serve_load ARTIFACT --requests 2000 --texts-per-request 4
     python -m benchmarks.serve_load --url http://127.0.0.1:8000           # an already running server
+    python -m benchmarks.serve_load ARTIFACT --head-of-line                # a big request vs 1-text ones
+
+--head-of-line sends one maximal allowed request (max_request_tokens // max_chars texts of max_chars
+characters) and, while it runs, 1-text requests from one client, to a server with fair (round-robin)
+scheduling and to one taking requests in queue order; it reports the small requests' latency next to the
+big one's.
 
 The clients are threads with one keep-alive connection each, on the same machine as the server: on a
 small CPU they compete with it, so the figures are a floor for what a separate client machine would see.
@@ -57,14 +63,88 @@ def get_json(url: str, path: str) -> dict:
         connection.close()
 
 
-def start_server(artifact: Path, threads: int, extra: list[str]) -> tuple[subprocess.Popen, str]:
+# fair_scheduling is a benchmark switch the CLI does not offer: the server is started through serve() itself
+SERVE_FAIR = ("import sys; from cvguard.export.options import RuntimeOptions, ServeOptions; "
+              "from cvguard.export.serve import serve; serve(sys.argv[1], RuntimeOptions(threads=int(sys.argv[3]), "
+              "long_texts=sys.argv[5] or None), ServeOptions(port=int(sys.argv[2]), fair_scheduling=sys.argv[4] == '1'))")
+
+
+def start_server(artifact: Path, threads: int, extra: list[str], fair: bool | None = None,
+                 long_texts: str | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    command = [sys.executable, "-m", "cvguard.cli", "serve", str(artifact), "--port", str(port),
-               "--threads", str(threads), *extra]
+    if fair is None:
+        command = [sys.executable, "-m", "cvguard.cli", "serve", str(artifact), "--port", str(port),
+                   "--threads", str(threads), *extra]
+    else:
+        command = [sys.executable, "-c", SERVE_FAIR, str(artifact), str(port), str(threads), str(int(fair)),
+                   long_texts or ""]
     # The server runs this checkout's cvguard, whatever the caller's folder or an installed copy.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     return process, f"http://127.0.0.1:{port}"
+
+
+def post(connection: http.client.HTTPConnection, body: bytes) -> float:
+    """Seconds for one /v1/classify request that must succeed."""
+    started = time.perf_counter()
+    connection.request("POST", "/v1/classify", body, {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    payload = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"{response.status}: {payload[:200]!r}")
+    return time.perf_counter() - started
+
+
+def head_of_line(url: str, big: bytes, small: list[bytes], rounds: int) -> dict:
+    """`rounds` times: the big request from one thread, and 1-text requests one after another from another
+    until it is answered."""
+    parts = urlparse(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+    bigs, latencies = [], []
+    for _ in range(rounds):
+        thread = threading.Thread(target=lambda: bigs.append(post(http.client.HTTPConnection(
+            parts.hostname, parts.port, timeout=600), big)))
+        thread.start()
+        time.sleep(0.02)  # let the big request reach the server first
+        while thread.is_alive():
+            latencies.append(post(connection, small[len(latencies) % len(small)]))
+        thread.join()
+    connection.close()
+    ms = np.array(latencies) * 1000
+    return {"big_ms": float(np.median(bigs)) * 1000, "small_requests": len(latencies),
+            "small_p50_ms": float(np.percentile(ms, 50)), "small_p99_ms": float(np.percentile(ms, 99)),
+            "small_max_ms": float(ms.max())}
+
+
+def run_head_of_line(args, texts: list[str]) -> None:
+    from benchmarks.machine import cpu_name
+    from cvguard.export.options import ServeOptions
+
+    d = ServeOptions()
+    long = "".join(texts)
+    count = d.max_request_tokens // d.max_chars
+    big = json.dumps({"texts": [long[i * d.max_chars:(i + 1) * d.max_chars] for i in range(count)]},
+                     ensure_ascii=False).encode()
+    small = [json.dumps({"texts": [text]}, ensure_ascii=False).encode() for text in texts[:200]]
+    rows = []
+    for fair in (True, False):
+        process, url = start_server(args.artifact, args.threads, [], fair=fair, long_texts=args.long_texts)
+        try:
+            health = wait_healthy(url, process)
+            load(url, small[:20], 1)  # warm-up
+            rows.append((fair, head_of_line(url, big, small, args.rounds)))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    print(f"\nCPU: {cpu_name()} ({os.cpu_count()} cores); variant {health['variant']}, long texts "
+          f"{health['long_texts']}; big request: {count} texts x {d.max_chars} characters, {args.rounds} rounds\n")
+    print("| scheduling | big request ms (median) | small requests meanwhile | small p50 ms | small p99 ms | small max ms |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for fair, r in rows:
+        print(f"| {'round-robin' if fair else 'queue order'} | {r['big_ms']:.0f} | {r['small_requests']} | "
+              f"{r['small_p50_ms']:.1f} | {r['small_p99_ms']:.1f} | {r['small_max_ms']:.1f} |")
+    if args.out:
+        args.out.write_text(json.dumps([{"fair": fair, **r} for fair, r in rows], indent=2))
 
 
 def load(url: str, bodies: list[bytes], concurrency: int) -> dict:
@@ -119,6 +199,10 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=0, help="server's onnxruntime intra-op threads")
     parser.add_argument("--quick", action="store_true", help="200 requests per level")
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--head-of-line", action="store_true",
+                        help="one maximal request and 1-text requests meanwhile, round-robin vs queue order")
+    parser.add_argument("--long-texts", choices=("window", "truncate"), help="with --head-of-line")
+    parser.add_argument("--rounds", type=int, default=5, help="big requests per scheduling, with --head-of-line")
     args, server_args = parser.parse_known_args(argv)  # anything else goes to `cvguard serve`
     if args.quick:
         args.requests = min(args.requests, 200)
@@ -128,6 +212,10 @@ def main(argv=None):
     from cvguard.data.sources import read_cold
 
     texts = [r["text"] for r in read_cold(args.cold) if r["split"] == "test"]
+    if args.head_of_line:
+        if not args.artifact:
+            parser.error("--head-of-line starts its own servers: give an ARTIFACT")
+        return run_head_of_line(args, texts)
     rng = random.Random(0)
     bodies = [json.dumps({"texts": rng.sample(texts, args.texts_per_request)}, ensure_ascii=False).encode()
               for _ in range(args.requests)]

@@ -27,6 +27,7 @@ class TextLimits:
     min_texts: int = 0
     max_texts: int | None = None
     max_chars: int | None = None
+    max_total_chars: int | None = None  # summed over the list: the server's per-request token budget
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,22 @@ class ServeOptions:
     max_texts: int = 64  # per request
     max_chars: int = 2000  # per text
     max_body_bytes: int = 1 << 20
+    # A request's cost is its characters, a cheap stand-in for tokens counted before any tokenising: the
+    # Chinese tokenizers give about one token per character (fewer for Latin words; window mode scores a long
+    # text's overlapping windows, up to ~2x). The budget bounds how long one request holds the model.
+    max_request_tokens: int = 16384
+    max_call_tokens: int = 2048  # per batched call: requests are scored in chunks of at most this (one long text)
+    fair_scheduling: bool = True  # chunks of waiting requests taken round-robin; False = queue order (benchmark)
 
     @property
     def limits(self) -> TextLimits:
-        return TextLimits(1, self.max_texts, self.max_chars)
+        return TextLimits(1, self.max_texts, self.max_chars, self.max_request_tokens)
 
 
 def from_args(cls, args):
-    """An options dataclass from an argparse namespace whose dests are the field names."""
-    return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+    """An options dataclass from an argparse namespace whose dests are the field names; a field the parser
+    does not offer keeps its default."""
+    return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
 
 
 class InvalidTexts(ValueError, TypeError):
@@ -74,4 +82,12 @@ def validate_texts(texts, limits: TextLimits = TextLimits()) -> list[str]:
             raise InvalidTexts("is empty or whitespace only", i)
         if limits.max_chars is not None and len(text) > limits.max_chars:
             raise InvalidTexts(f"is too long: {len(text)} > {limits.max_chars} characters", i)
+        try:  # a lone surrogate ("\ud800", valid in JSON) makes the tokenizer raise: refuse it here
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InvalidTexts(f"is not valid Unicode: lone surrogate {text[e.start]!r} at character {e.start}", i)
+    total = sum(map(len, texts))
+    if limits.max_total_chars is not None and total > limits.max_total_chars:
+        raise InvalidTexts(f"too long in total: {total} > {limits.max_total_chars} characters per request; "
+                           f"split the texts over several requests of at most {limits.max_total_chars} characters")
     return texts

@@ -5,12 +5,16 @@
     GET  /healthz                     {"status": "ok", ...}; 503 when the batcher has stopped
     GET  /docs, /openapi.json         the request and response schemas (the pydantic models below)
 
-Concurrent requests are micro-batched: a queue gathers requests for up to `max_wait_ms` (or until
-`max_batch` texts), one onnxruntime call scores them all in a worker thread, and each request gets its
-own rows back. One call at a time: onnxruntime already uses every core inside a call, and batching many
-short requests into one call is what makes a CPU fast. Bad input gets a 4xx answer that says what is wrong:
-400 malformed JSON, 413 body too large, 422 anything else (empty list, non-string, empty string, too many
-texts, text too long), checked by options.validate_texts, the runtime's own check.
+Concurrent requests are micro-batched: requests gather for up to `max_wait_ms` (or until a call is full:
+`max_batch` texts or `max_call_tokens` characters), one predict_proba call scores them in a worker thread,
+and each request gets its own rows back. One call at a time: onnxruntime already uses every core inside a
+call, and batching many short requests into one call is what makes a CPU fast. A request is cut into chunks
+(at most the runtime batch size of texts and max_call_tokens characters) taken round-robin across waiting
+requests, so a 1-text request waits about one call behind a big one, not the whole big request. If a call
+raises, each of its chunks is scored again on its own: only the request whose text fails gets a 500.
+Bad input gets a 4xx answer that says what is wrong: 400 malformed JSON (lone surrogate escapes included),
+413 body too large, 422 anything else (empty list, non-string, empty string, too many texts, text too long,
+over max_request_tokens characters in all), checked by options.validate_texts, the runtime's own check.
 
 The Perspective endpoint (https://developers.perspectiveapi.com, request and response as in
 github.com/conversationai/perspectiveapi 2-api/methods.md) maps attributes onto the taxonomy:
@@ -31,6 +35,7 @@ doNotStore is accepted and moot: nothing is stored.
 import asyncio
 import re
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Literal
@@ -80,6 +85,7 @@ class Health(BaseModel):
     texts: int
     batches: int
     errors: int
+    isolated: int
 
 
 # --- Perspective API: field names are Perspective's wire format, hence camelCase --------------------------
@@ -151,16 +157,59 @@ def chinese(language: str) -> bool:
 # --- the app ----------------------------------------------------------------------------------------------
 
 
+def chunks(texts: list[str], max_texts: int, max_chars: int) -> list[tuple[int, int, int]]:
+    """(start, end, characters) of consecutive slices of at most max_texts texts and max_chars characters
+    (a text longer than max_chars is a chunk of its own)."""
+    bounds, start, chars = [], 0, 0
+    for i, text in enumerate(texts):
+        if i > start and (i - start == max_texts or chars + len(text) > max_chars):
+            bounds.append((start, i, chars))
+            start, chars = i, 0
+        chars += len(text)
+    return bounds + [(start, len(texts), chars)]
+
+
+class Job:
+    """One request: its texts, the chunks not yet scored, and a future that gets every row at the end."""
+
+    def __init__(self, texts: list[str], bounds: list[tuple[int, int, int]], future: asyncio.Future):
+        self.texts, self.chunks, self.future = texts, deque(bounds), future
+        self.left = len(bounds)  # chunks whose rows have not come back
+        self.probs: np.ndarray | None = None
+
+    def fill(self, start: int, end: int, rows: np.ndarray | Exception) -> bool:
+        """The rows of one chunk (or why it failed); True when the request is answered."""
+        if self.future.done():  # failed already, or the client went away (a cancelled future)
+            return False
+        if isinstance(rows, Exception):
+            self.future.set_exception(rows)
+            return False
+        if self.probs is None:
+            self.probs = np.empty((len(self.texts), rows.shape[1]), dtype=rows.dtype)
+        self.probs[start:end] = rows
+        self.left -= 1
+        if self.left == 0:
+            self.future.set_result(self.probs)
+        return self.left == 0
+
+
 class MicroBatcher:
-    def __init__(self, classifier: Classifier, max_batch: int, max_wait_ms: float, batch_size: int):
+    """Requests wait as jobs; each onnxruntime call takes chunks of them round-robin (fair: a 1-text request
+    waits about one call behind a big one, not the whole big request), or whole requests in arrival order."""
+
+    def __init__(self, classifier: Classifier, options: ServeOptions, batch_size: int):
         self.classifier = classifier
-        self.max_batch = max_batch
-        self.max_wait = max_wait_ms / 1000
+        self.max_batch = options.max_batch
+        self.max_wait = options.max_wait_ms / 1000
+        self.max_call_chars = options.max_call_tokens
+        self.fair = options.fair_scheduling
         self.batch_size = batch_size
-        self.stats = {"requests": 0, "texts": 0, "batches": 0, "errors": 0}
+        # isolated: calls that raised and were re-scored chunk by chunk, so one bad request fails alone
+        self.stats = {"requests": 0, "texts": 0, "batches": 0, "errors": 0, "isolated": 0}
 
     async def start(self) -> None:
-        self.queue: asyncio.Queue = asyncio.Queue()
+        self.waiting: deque[Job] = deque()  # jobs with chunks left, in round-robin order
+        self.arrived = asyncio.Event()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cvguard-ort")
         self.task = asyncio.create_task(self._loop())
 
@@ -172,52 +221,79 @@ class MicroBatcher:
     def alive(self) -> bool:
         return not self.task.done()
 
+    @property
+    def queued(self) -> int:
+        """Texts waiting to be scored."""
+        return sum(end - start for job in self.waiting for start, end, _ in job.chunks)
+
+    def full(self) -> bool:
+        """Enough waits to fill a call: waiting for more would only delay it."""
+        chars = sum(cost for job in self.waiting for _, _, cost in job.chunks)
+        return self.queued >= self.max_batch or chars >= self.max_call_chars
+
     async def submit(self, texts: list[str]) -> np.ndarray:
         future = asyncio.get_running_loop().create_future()
-        await self.queue.put((texts, future))
+        whole = [(0, len(texts), sum(map(len, texts)))]
+        self.waiting.append(Job(texts, chunks(texts, self.batch_size, self.max_call_chars) if self.fair else whole,
+                                future))
+        self.arrived.set()
         return await future
 
-    async def _gather(self) -> list[tuple[list[str], asyncio.Future]]:
-        pending = [await self.queue.get()]
-        count = len(pending[0][0])
+    async def _gather(self) -> list[tuple[Job, int, int]]:
+        while not self.waiting:
+            self.arrived.clear()
+            await self.arrived.wait()
         deadline = time.monotonic() + self.max_wait
-        while count < self.max_batch:
+        while not self.full() and (left := deadline - time.monotonic()) > 0:
+            self.arrived.clear()  # wait a little for others to batch with
             try:
-                item = self.queue.get_nowait()
-            except asyncio.QueueEmpty:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                try:
-                    item = await asyncio.wait_for(self.queue.get(), left)
-                except asyncio.TimeoutError:
-                    break
-            pending.append(item)
-            count += len(item[0])
-        return pending
+                await asyncio.wait_for(self.arrived.wait(), left)
+            except asyncio.TimeoutError:
+                break
+        batch, texts, chars = [], 0, 0
+        while self.waiting:
+            job = self.waiting.popleft()
+            if job.future.done():  # failed or abandoned: its other chunks are not worth scoring
+                continue
+            start, end, cost = job.chunks[0]
+            if batch and (texts + end - start > self.max_batch or chars + cost > self.max_call_chars):
+                self.waiting.appendleft(job)
+                break
+            job.chunks.popleft()
+            batch.append((job, start, end))
+            texts, chars = texts + end - start, chars + cost
+            if job.chunks:
+                self.waiting.append(job)  # its next chunk waits for the next round
+        return batch
+
+    async def _score(self, texts: list[str]) -> np.ndarray:
+        loop = asyncio.get_running_loop()
+        probs = await loop.run_in_executor(self.executor, self.classifier.predict_proba, texts, self.batch_size)
+        self.stats["batches"] += 1
+        return probs
 
     async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
-            pending = await self._gather()
-            texts = [text for item_texts, _ in pending for text in item_texts]
-            try:
-                probs = await loop.run_in_executor(self.executor, self.classifier.predict_proba, texts,
-                                                   self.batch_size)
-            except Exception as e:  # one bad batch must not kill the loop; every waiter hears of it
-                self.stats["errors"] += 1
-                for _, future in pending:
-                    if not future.done():
-                        future.set_exception(e)
+            batch = await self._gather()
+            if not batch:
                 continue
-            self.stats["batches"] += 1
-            self.stats["requests"] += len(pending)
-            self.stats["texts"] += len(texts)
-            start = 0
-            for item_texts, future in pending:
-                if not future.done():  # a client that went away leaves a cancelled future
-                    future.set_result(probs[start:start + len(item_texts)])
-                start += len(item_texts)
+            sizes = [end - start for _, start, end in batch]
+            try:
+                probs = await self._score([text for job, start, end in batch for text in job.texts[start:end]])
+                parts = np.split(probs, np.cumsum(sizes)[:-1])
+            except Exception:  # one bad text must not fail the others: each chunk again on its own
+                self.stats["isolated"] += 1
+                parts = []
+                for job, start, end in batch:
+                    try:
+                        parts.append(await self._score(job.texts[start:end]))
+                    except Exception as e:
+                        self.stats["errors"] += 1
+                        parts.append(e)
+            for (job, start, end), rows in zip(batch, parts):
+                if job.fill(start, end, rows):
+                    self.stats["requests"] += 1
+                    self.stats["texts"] += len(job.texts)
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -271,7 +347,7 @@ def add_schemas(app: FastAPI, models: list[type[BaseModel]]) -> None:
 
 def create_app(classifier: Classifier, options: ServeOptions = ServeOptions(),
                batch_size: int = RuntimeOptions.batch_size) -> FastAPI:
-    batcher = MicroBatcher(classifier, options.max_batch, options.max_wait_ms, batch_size)
+    batcher = MicroBatcher(classifier, options, batch_size)
     limits = options.limits
 
     @asynccontextmanager
@@ -280,6 +356,12 @@ def create_app(classifier: Classifier, options: ServeOptions = ServeOptions(),
         yield
         await batcher.stop()
 
+    async def score(texts: list[str]) -> np.ndarray:
+        try:
+            return await batcher.submit(texts)
+        except Exception as e:  # only this request's texts failed (the batcher re-scores the others alone)
+            raise HTTPException(500, f"scoring failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+
     app = FastAPI(title="cvguard", summary="Chinese cyber-violence classifier", lifespan=lifespan)
     add_schemas(app, [ClassifyRequest, AnalyzeCommentRequest])
 
@@ -287,7 +369,7 @@ def create_app(classifier: Classifier, options: ServeOptions = ServeOptions(),
     async def classify(request: Request):
         body = await read_body(request, options.max_body_bytes)
         texts = parse(ClassifyRequest, body, limits).texts
-        probs = await batcher.submit(texts)
+        probs = await score(texts)
         results = classifier.format(texts, probs)
         for result in results:
             del result["text"]  # the caller has it; echoing doubles the response
@@ -319,7 +401,7 @@ def create_app(classifier: Classifier, options: ServeOptions = ServeOptions(),
             raise PerspectiveError(f"comment.text {e.problem}", "COMMENT_TOO_LONG" if text.strip() else "COMMENT_EMPTY")
         spans = sentence_spans(text) if req.spanAnnotations else []
         texts = [text] + [text[begin:end] for begin, end in spans]
-        rows = classifier.format(texts, await batcher.submit(texts))  # rounded as /v1/classify rounds
+        rows = classifier.format(texts, await score(texts))  # rounded as /v1/classify rounds
         scores = {}
         for attribute, parameters in req.requestedAttributes.items():
             label, floor = ATTRIBUTES[attribute], parameters.scoreThreshold or 0.0
@@ -338,7 +420,7 @@ def create_app(classifier: Classifier, options: ServeOptions = ServeOptions(),
     async def healthz():
         health = Health(status="ok" if batcher.alive else "batcher stopped", variant=classifier.variant,
                         device=classifier.device, labels=classifier.labels, long_texts=classifier.long_texts,
-                        queue=batcher.queue.qsize(), **batcher.stats)
+                        queue=batcher.queued, **batcher.stats)
         return JSONResponse(health.model_dump(), status_code=200 if batcher.alive else 503)
 
     return app
