@@ -236,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-texts", type=int, default=d.max_texts, help="texts per request")
     p.add_argument("--max-chars", type=int, default=d.max_chars, help="characters per text")
     p.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes)
+    p.add_argument("--max-request-tokens", type=int, default=d.max_request_tokens,
+                   help="a request's budget, counted in characters; larger requests get 422 (split them)")
+    p.add_argument("--max-call-tokens", type=int, default=d.max_call_tokens,
+                   help="characters per onnxruntime call: requests are scored in chunks of this, round-robin, "
+                        "so a small request waits about one call behind a large one")
     p.set_defaults(func=cmd_serve)
     return parser
 
