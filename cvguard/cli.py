@@ -5,8 +5,6 @@ Stage modules are imported inside each command, so `cvguard predict` works with 
 """
 
 import argparse
-import csv
-import io
 import json
 import sys
 from pathlib import Path
@@ -83,53 +81,64 @@ def cmd_export(args):
           f"(variants: {', '.join(manifest.variants)})")
 
 
-def read_input_texts(path: str | None, field: str) -> list[str]:
-    """One text per line from stdin, or a JSONL/CSV file with a `field` column."""
-    if path in (None, "-"):
-        return [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    file = Path(path)
-    raw = file.read_bytes()
-    try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b"\n") + 1
-        raise SystemExit(f"{file}, line {line}: not UTF-8")
-    if file.suffix == ".csv":
-        reader = csv.DictReader(io.StringIO(content, newline=""))
-        if field not in (reader.fieldnames or []):
-            raise SystemExit(f"{file}: no column {field!r}; found {reader.fieldnames}")
-        return [row[field] for row in reader]
-    texts = []
-    for line_no, line in enumerate(content.splitlines(), 1):
-        if not line.strip():
+def read_input_rows(path: str | None, field: str) -> list[tuple[int, str | None, str | None]]:
+    """(line number, text, problem) per input row: one text per line on stdin, or a JSONL/CSV file with a
+    `field` column. A row that cannot be read gets a problem and no text; the file's structure being wrong
+    (a missing column, an unbalanced CSV quote) is an InputError for the whole file."""
+    from cvguard.io import decode_lines, decode_text, read_csv
+
+    name = path if path not in (None, "-") else "stdin"
+    data = sys.stdin.buffer.read() if name == "stdin" else Path(name).read_bytes()
+    if name.endswith(".csv"):
+        text = decode_text(name, data)
+        return [(line, row[field], None if row[field].strip() else f"empty text in column {field!r}")
+                for line, row in read_csv(name, text, [field])]
+    rows = []
+    for line, text, problem in decode_lines(name, data):
+        if problem or name == "stdin":
+            rows.append((line, text, problem))
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(text)
         except json.JSONDecodeError as e:
-            raise SystemExit(f"{file}, line {line_no}: invalid JSON ({e.msg})")
-        text = obj if isinstance(obj, str) else obj.get(field) if isinstance(obj, dict) else None
-        if not isinstance(text, str) or not text.strip():
-            raise SystemExit(f"{file}, line {line_no}: no non-empty string in field {field!r}")
-        texts.append(text)
-    return texts
+            rows.append((line, None, f"invalid JSON ({e.msg})"))
+            continue
+        value = obj if isinstance(obj, str) else obj.get(field) if isinstance(obj, dict) else None
+        if not isinstance(value, str) or not value.strip():
+            rows.append((line, None, f"no non-empty string in field {field!r}"))
+        else:
+            rows.append((line, value, None))
+    return rows
 
 
 def cmd_predict(args):
-    from cvguard.export.options import RuntimeOptions, from_args
+    from cvguard.export.options import InvalidTexts, RuntimeOptions, from_args, validate_texts
     from cvguard.export.runtime import Classifier
 
-    texts = read_input_texts(args.input, args.text_field)
+    rows = read_input_rows(args.input, args.text_field)
+    checked = []
+    for line, text, problem in rows:
+        if problem is None:
+            try:
+                validate_texts([text])
+            except InvalidTexts as e:
+                problem = e.problem
+        checked.append((line, text, problem))
     options = from_args(RuntimeOptions, args)
     classifier = Classifier.from_options(args.artifact, options)
-    try:
-        results = classifier.predict(texts, batch_size=options.batch_size)
-    except ValueError as e:  # options.InvalidTexts names the offending text
-        raise SystemExit(f"{args.input or 'stdin'}: {e}")
+    good = [text for _, text, problem in checked if problem is None]
+    results = iter(classifier.predict(good, batch_size=options.batch_size))
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    for result in results:
+    bad = 0
+    for line, _, problem in checked:  # every input row gets an output row, in input order
+        result = {"line": line, "error": problem} if problem else {"line": line, **next(results)}
+        bad += bool(problem)
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
     if args.output:
         out.close()
+    if bad:
+        print(f"cvguard predict: {bad} of {len(checked)} rows not scored; their output rows say why (\"error\")",
+              file=sys.stderr)
 
 
 def cmd_serve(args):

@@ -6,6 +6,7 @@ Files are created with the permissions the umask allows (0644 under the usual 02
 another service account can read an artifact or a report.
 """
 
+import csv
 import ctypes
 import ctypes.util
 import errno
@@ -163,3 +164,73 @@ def read_jsonl(path: str | Path) -> list[dict]:
                 except json.JSONDecodeError as e:
                     raise ValueError(f"{path}, line {line_no}: invalid JSON ({e.msg})") from None
     return rows
+
+
+class InputError(ValueError):
+    """Malformed input: the message names the file, the line and the problem."""
+
+    def __init__(self, path, line: int | None, problem: str):
+        super().__init__(f"{path}" + (f", line {line}" if line is not None else "") + f": {problem}")
+        self.path, self.line, self.problem = path, line, problem
+
+
+def read_csv(path: str | Path, text: str, required: list[str] = ()) -> list[tuple[int, dict]]:
+    """(line number in the file, row) pairs of a CSV's text, header first. Strict where the csv module is
+    lenient: a row with the wrong number of fields, a quote left open to the end of the file, or a quoted
+    field that swallows whole rows (an unbalanced quote: its lines hold as many commas as a row) is an
+    InputError naming the line where the row starts, instead of rows silently merged into one text."""
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as e:
+        raise InputError(path, 1, f"bad CSV header ({e})") from None
+    if header is None:
+        raise InputError(path, None, "empty file: no CSV header")
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputError(path, 1, f"missing column(s) {missing}; found {header}")
+    rows, start = [], reader.line_num + 1
+    while True:
+        try:
+            fields = next(reader, None)
+        except csv.Error as e:
+            raise InputError(path, start, f"{e}: a quote opened on this line is never closed") from None
+        if fields is None:
+            return rows
+        end = reader.line_num
+        if fields:  # a blank line parses as []
+            if len(fields) != len(header):
+                raise InputError(path, start, f"{len(fields)} fields, the header has {len(header)}")
+            swallowed = [line for f in fields for line in f.split("\n")[1:] if line.count(",") >= len(header) - 1]
+            if end > start and swallowed:
+                raise InputError(path, start, f"a quoted field runs over lines {start}-{end} and holds whole rows "
+                                              f"(e.g. {swallowed[0][:40]!r}): an unbalanced quote?")
+            rows.append((start, dict(zip(header, fields))))
+        start = end + 1
+
+
+def decode_text(path: str | Path, data: bytes) -> str:
+    """A whole file's bytes as text (a UTF-8 byte-order mark dropped), or an InputError naming the line."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise InputError(path, line, f"not valid UTF-8 ({e.reason})") from None
+
+
+def decode_lines(path: str | Path, data: bytes) -> list[tuple[int, str | None, str | None]]:
+    """(line number, text, problem) per non-blank line; a line that is not UTF-8 gets a problem and no text,
+    so one bad line never costs the others."""
+    out = []
+    for line_no, raw in enumerate(data.split(b"\n"), 1):
+        if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark
+            raw = raw[3:]
+        try:
+            line = raw.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError as e:
+            out.append((line_no, None, f"not valid UTF-8 at byte {e.start + 1} of the line ({e.reason})"))
+            continue
+        if line.strip():
+            out.append((line_no, line, None))
+    return out

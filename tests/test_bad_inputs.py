@@ -3,6 +3,7 @@
 CLI errors are one line that names the file and what to run first; the traceback comes only with --debug.
 """
 
+import json
 import subprocess
 import sys
 
@@ -34,3 +35,60 @@ def test_debug_shows_the_traceback(tmp_path):
     result = cvguard("--debug", "train", f"run_dir={tmp_path / 'run'}")
     assert result.returncode == 1 and "Traceback (most recent call last)" in result.stderr
     assert "MissingStageOutput" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory, tiny_model_dir):
+    from conftest import make_run
+    from cvguard.contracts import RunDir
+    from cvguard.export.onnx_export import export
+
+    config = make_run(tmp_path_factory.mktemp("run"), tiny_model_dir,
+                      overrides=["export.quantize=false", "export.fp16=false"])
+    export(config)
+    return RunDir(config.run_path).artifact
+
+
+def predict_lines(artifact, *args, stdin: bytes = b""):
+    result = subprocess.run([sys.executable, "-m", "cvguard.cli", "predict", str(artifact), *args], input=stdin,
+                            capture_output=True)
+    return result, [json.loads(line) for line in result.stdout.decode().splitlines()]
+
+
+def test_invalid_utf8_on_stdin_names_its_line_and_the_other_rows_keep_their_scores(artifact):
+    from cvguard.export.runtime import Classifier
+
+    result, rows = predict_lines(artifact, stdin="你这个废物\n".encode() + b"\xff\xfe bad\n" + "今天天气很好\n".encode())
+    assert result.returncode == 0, result.stderr
+    assert [r["line"] for r in rows] == [1, 2, 3]
+    assert rows[1]["error"].startswith("not valid UTF-8") and "probs" not in rows[1]
+    alone = Classifier.load(artifact).predict(["你这个废物", "今天天气很好"])
+    assert [rows[0]["probs"], rows[2]["probs"]] == [alone[0]["probs"], alone[1]["probs"]]
+    assert b"1 of 3 rows not scored" in result.stderr
+
+
+def test_jsonl_errors_use_the_files_real_line_numbers(artifact, tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"text": "好"}\n\n\n{"text": 3}\n{"txt": "x"}\n[1, 2]\n', encoding="utf-8")
+    _, rows = predict_lines(artifact, "-i", str(path))
+    assert [(r["line"], "error" in r) for r in rows] == [(1, False), (4, True), (5, True), (6, True)]
+
+
+def test_an_unbalanced_csv_quote_fails_with_file_and_line_instead_of_merging_rows(artifact, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text('id,text\n1,好的\n2,"他说,你好\n3,第三行,x\n4,第四行\n', encoding="utf-8")
+    result, rows = predict_lines(artifact, "-i", str(path))
+    assert result.returncode == 1 and not rows
+    message = result.stderr.decode().strip()
+    assert f"{path}, line 3:" in message and len(message.splitlines()) == 1
+
+
+def test_csv_rows_carry_their_file_line_numbers(tmp_path):
+    from cvguard.io import read_csv
+
+    text = 'id,text\n1,好的\n\n2,"两行\n的文本"\n3,再见\n'
+    assert [(line, row["id"]) for line, row in read_csv("x.csv", text, ["text"])] == [(2, "1"), (4, "2"), (6, "3")]
+    with pytest.raises(ValueError, match=r"x\.csv, line 2: 3 fields, the header has 2"):
+        read_csv("x.csv", "id,text\n1,a,b\n")
+    with pytest.raises(ValueError, match=r"x\.csv, line 2: .*never closed"):
+        read_csv("x.csv", 'id,text\n1,"open\n')

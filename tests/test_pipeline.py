@@ -135,11 +135,13 @@ def test_predict_cli_scores_jsonl_csv_and_stdin(finished_run, tmp_path):
     assert len(result.stdout.splitlines()) == 2
 
 
-def test_predict_cli_reports_bad_input_file_row(finished_run, tmp_path):
+def test_predict_cli_reports_a_bad_row_and_scores_the_others(finished_run, tmp_path, capsys):
     config, _ = finished_run
     (tmp_path / "bad.jsonl").write_text('{"text": "好"}\n{"text": ""}\n', encoding="utf-8")
-    with pytest.raises(SystemExit, match=r"bad\.jsonl, line 2"):
-        main(["predict", str(RunDir(config.run_path).artifact), "-i", str(tmp_path / "bad.jsonl")])
+    main(["predict", str(RunDir(config.run_path).artifact), "-i", str(tmp_path / "bad.jsonl")])
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert out[0]["line"] == 1 and out[0]["text"] == "好" and "probs" in out[0]
+    assert out[1] == {"line": 2, "error": "no non-empty string in field 'text'"}
 
 
 def test_compare_runs_tables_recall_at_dev_and_fixed_thresholds(finished_run, capsys):
