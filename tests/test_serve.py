@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cvguard.contracts import RunDir
 
@@ -347,3 +349,21 @@ def test_nested_chunked_and_oversized_bodies_get_a_4xx(server):
         assert response.status == 413 and "over the limit of 2000 bytes" in json.loads(response.read())["detail"]
     finally:
         connection.close()
+
+
+UNICODE = st.text(st.characters(codec=None, exclude_categories=()), max_size=60)  # surrogates and controls too
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.one_of(UNICODE, st.sampled_from(["你这个废物", "今天天气很好", " ", "\ud800"])),
+                      min_size=1, max_size=4))
+def test_random_unicode_never_breaks_the_server_and_valid_texts_keep_their_scores(server, texts):
+    port, classifier = server
+    body = json.dumps({"texts": texts}).encode()  # ASCII-escaped, so lone surrogates travel as \ud800
+    status, answer = request(port, "POST", "/v1/classify", body)
+    assert status in (200, 400, 413, 422), (status, answer)
+    if status == 200:
+        alone = classifier.predict_proba(texts, batch_size=1)
+        served = np.array([[r["probs"][name] for name in classifier.labels] for r in answer["results"]])
+        assert np.abs(served - alone).max() <= 1e-5
+    assert request(port, "GET", "/healthz")[0] == 200
