@@ -73,10 +73,9 @@ def load_engine(engine: str, args):
     """Returns (predict(texts, batch_size) -> probs, model file size in bytes)."""
     if engine.startswith("pytorch"):
         import torch
-
-        from cvguard.training.batching import predict_probs
         from transformers.utils import SAFE_WEIGHTS_NAME
 
+        from cvguard.training.batching import predict_probs
         from cvguard.training.model import load_model
 
         if args.threads:

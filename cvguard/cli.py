@@ -147,7 +147,7 @@ def cmd_serve(args):
     try:
         from cvguard.export.serve import serve
     except ImportError as e:
-        raise SystemExit(f"cvguard serve needs the serve extra: pip install 'cvguard[serve]' ({e})")
+        raise SystemExit(f"cvguard serve needs the serve extra: pip install 'cvguard[serve]' ({e})") from None
 
     serve(args.artifact, from_args(RuntimeOptions, args), from_args(ServeOptions, args))
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cvguard.io import read_jsonl, write_json, atomic_write
+from cvguard.io import atomic_write, read_jsonl, write_json
 
 # --- data sources ------------------------------------------------------------------------------------------
 
@@ -192,7 +192,7 @@ class ModelSettings:
     revision: str = ""  # the Hub revision the base model was pinned to ("" = the default branch)
 
     @classmethod
-    def from_dict(cls, values: dict | None) -> "ModelSettings":
+    def from_dict(cls, values: dict | None) -> ModelSettings:
         if values is None:
             raise ValueError("config.json has no `cvguard` settings: not a checkpoint written by cvguard train")
         known = {f.name for f in dataclasses.fields(cls)}
@@ -248,7 +248,7 @@ class Manifest:
         write_json(folder / MANIFEST_FILE, self.to_dict())
 
     @classmethod
-    def read(cls, folder: Path) -> "Manifest":
+    def read(cls, folder: Path) -> Manifest:
         path = Path(folder) / MANIFEST_FILE
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found: is {folder} a cvguard artifact?")
@@ -519,7 +519,7 @@ class ModelResult:
     verdict: Verdict | None = None
 
     @classmethod
-    def from_dict(cls, raw: dict) -> "ModelResult":
+    def from_dict(cls, raw: dict) -> ModelResult:
         return from_json(cls, raw)
 
 
@@ -536,7 +536,7 @@ class EvaluationResults:
                           "models": {name: dataclasses.asdict(m) for name, m in self.models.items()}})
 
     @classmethod
-    def read(cls, path: Path) -> "EvaluationResults":
+    def read(cls, path: Path) -> EvaluationResults:
         try:
             raw = json.loads(Path(path).read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-
 _AT_FDCWD, _RENAME_EXCHANGE = -100, 2
 try:
     _libc: ctypes.CDLL | None = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)

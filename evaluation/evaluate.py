@@ -10,14 +10,31 @@ import dataclasses
 from pathlib import Path
 
 from cvguard.config import RunConfig, load_config
-from cvguard.contracts import (EVAL_SPLITS, MODEL_NAME, MissingStageOutput, EvaluationResults, GroupGap, LabelVerdict, ModelResult,
-                               RunDir, Verdict, get_source)
-from cvguard.io import write_json
-from cvguard.taxonomy import label_matrix, load_taxonomy
+from cvguard.contracts import (
+    EVAL_SPLITS,
+    MODEL_NAME,
+    EvaluationResults,
+    GroupGap,
+    LabelVerdict,
+    MissingStageOutput,
+    ModelResult,
+    RunDir,
+    Verdict,
+    get_source,
+)
 from cvguard.evaluation.bias import COUNTER_SPEECH, IDENTITY_MENTIONS, flag_rates, hatecheck, source_bias
 from cvguard.evaluation.calibration import reliability
-from cvguard.evaluation.metrics import (choose_thresholds, flag_rate_by_subset, known_columns, label_metrics,
-                                        pr_curve, slice_metrics)
+from cvguard.evaluation.metrics import (
+    choose_thresholds,
+    flag_rate_by_subset,
+    known_columns,
+    label_metrics,
+    pr_curve,
+    slice_metrics,
+)
+from cvguard.io import write_json
+from cvguard.taxonomy import label_matrix, load_taxonomy
+
 
 def predict_with_checkpoint(config: RunConfig) -> None:
     """Scores dev and test with the trained model in RUN_DIR/model."""
@@ -135,9 +152,8 @@ def evaluate_predictions(config: RunConfig, model_name: str, rows: dict, y: dict
 
 
 def evaluate(config: RunConfig, models: list[str] | None = None) -> EvaluationResults:
-    from cvguard.evaluation.report import write_report
-
     from cvguard.evaluation.model_card import write_model_card
+    from cvguard.evaluation.report import write_report
 
     run = RunDir(config.run_path)
     rows = {split: run.read_split(split, required=True) for split in EVAL_SPLITS}

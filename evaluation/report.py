@@ -10,6 +10,7 @@ import html
 import io
 
 import numpy as np
+
 # Figures are built without pyplot: no global state, no display needed, and they render with Agg.
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D

@@ -30,8 +30,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
-from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic,
-                                      quantize_static)
+from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic, quantize_static
 from onnxruntime.transformers.fusion_options import FusionOptions
 from onnxruntime.transformers.onnx_model import OnnxModel
 from onnxruntime.transformers.optimizer import optimize_model
@@ -39,8 +38,15 @@ from transformers import PreTrainedModel
 
 from cvguard import __version__
 from cvguard.config import ExportConfig, RunConfig
-from cvguard.contracts import (ARTIFACT_LABELS, ARTIFACT_MODEL_CARD, ARTIFACT_THRESHOLDS, ARTIFACT_TOKENIZER,
-                               Manifest, RunDir, Variant)
+from cvguard.contracts import (
+    ARTIFACT_LABELS,
+    ARTIFACT_MODEL_CARD,
+    ARTIFACT_THRESHOLDS,
+    ARTIFACT_TOKENIZER,
+    Manifest,
+    RunDir,
+    Variant,
+)
 from cvguard.evaluation.metrics import binary_metrics
 from cvguard.export.runtime import Classifier, default_window_stride, sha256_of
 from cvguard.io import recover_dir, replace_dir, staging_dir, write_json

@@ -85,7 +85,7 @@ def validate_texts(texts, limits: TextLimits = TextLimits()) -> list[str]:
         try:  # a lone surrogate ("\ud800", valid in JSON) makes the tokenizer raise: refuse it here
             text.encode("utf-8")
         except UnicodeEncodeError as e:
-            raise InvalidTexts(f"is not valid Unicode: lone surrogate {text[e.start]!r} at character {e.start}", i)
+            raise InvalidTexts(f"is not valid Unicode: lone surrogate {text[e.start]!r} at character {e.start}", i) from None
     total = sum(map(len, texts))
     if limits.max_total_chars is not None and total > limits.max_total_chars:
         raise InvalidTexts(f"too long in total: {total} > {limits.max_total_chars} characters per request; "

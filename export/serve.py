@@ -316,10 +316,10 @@ def parse(model: type[BaseModel], body: bytes, limits: TextLimits) -> BaseModel:
     except ValidationError as e:
         error = e.errors(include_url=False, include_input=False)[0]
         if error["type"] == "json_invalid":
-            raise HTTPException(400, f"body is not valid JSON: {error['ctx']['error']}")
+            raise HTTPException(400, f"body is not valid JSON: {error['ctx']['error']}") from None
         if isinstance(error.get("ctx", {}).get("error"), InvalidTexts):
-            raise HTTPException(422, str(error["ctx"]["error"]))
-        raise HTTPException(422, f"{'.'.join(map(str, error['loc'])) or 'body'}: {error['msg']}")
+            raise HTTPException(422, str(error["ctx"]["error"])) from None
+        raise HTTPException(422, f"{'.'.join(map(str, error['loc'])) or 'body'}: {error['msg']}") from None
 
 
 def request_body(model: type[BaseModel]) -> dict:
@@ -360,7 +360,7 @@ def create_app(classifier: Classifier, options: ServeOptions = ServeOptions(),
         try:
             return await batcher.submit(texts)
         except Exception as e:  # only this request's texts failed (the batcher re-scores the others alone)
-            raise HTTPException(500, f"scoring failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+            raise HTTPException(500, f"scoring failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
 
     app = FastAPI(title="cvguard", summary="Chinese cyber-violence classifier", lifespan=lifespan)
     add_schemas(app, [ClassifyRequest, AnalyzeCommentRequest])
@@ -385,7 +385,7 @@ def create_app(classifier: Classifier, options: ServeOptions = ServeOptions(),
         try:
             req = parse(AnalyzeCommentRequest, await read_body(request, options.max_body_bytes), limits)
         except HTTPException as e:  # Perspective's clients read its error shape, not FastAPI's
-            raise PerspectiveError(e.detail, code=400 if e.status_code == 422 else e.status_code)
+            raise PerspectiveError(e.detail, code=400 if e.status_code == 422 else e.status_code) from None
         languages = req.languages or ["zh"]
         unknown = sorted(set(req.requestedAttributes) - set(ATTRIBUTES))
         if unknown:
@@ -398,7 +398,7 @@ def create_app(classifier: Classifier, options: ServeOptions = ServeOptions(),
         try:
             validate_texts([text], TextLimits(max_chars=limits.max_chars))
         except InvalidTexts as e:
-            raise PerspectiveError(f"comment.text {e.problem}", "COMMENT_TOO_LONG" if text.strip() else "COMMENT_EMPTY")
+            raise PerspectiveError(f"comment.text {e.problem}", "COMMENT_TOO_LONG" if text.strip() else "COMMENT_EMPTY") from None
         spans = sentence_spans(text) if req.spanAnnotations else []
         texts = [text] + [text[begin:end] for begin, end in spans]
         rows = classifier.format(texts, await score(texts))  # rounded as /v1/classify rounds

@@ -40,6 +40,7 @@ def test_debug_shows_the_traceback(tmp_path):
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory, tiny_model_dir):
     from conftest import make_run
+
     from cvguard.contracts import RunDir
     from cvguard.export.onnx_export import export
 

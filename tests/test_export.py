@@ -5,9 +5,8 @@ import json
 
 import numpy as np
 import pytest
-import torch
-
 from conftest import SAFE_TEXTS, VIOLENT_TEXTS, make_run
+
 from cvguard.contracts import ARTIFACT_TOKENIZER, MANIFEST_FILE, Manifest, RunDir
 from cvguard.export.onnx_export import ParityError, export, gate_failures, parity
 from cvguard.export.runtime import Classifier, sha256_of

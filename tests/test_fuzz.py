@@ -18,6 +18,7 @@ FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 @pytest.fixture(scope="module")
 def classifier(tmp_path_factory, tiny_model_dir):
     from conftest import make_run
+
     from cvguard.contracts import RunDir
     from cvguard.export.onnx_export import export
     from cvguard.export.runtime import Classifier
@@ -32,7 +33,7 @@ def classifier(tmp_path_factory, tiny_model_dir):
 @given(texts=st.lists(st.one_of(UNICODE, st.sampled_from(["你这个废物赶紧滚", "好的", "\ud83d"])), max_size=6))
 def test_runtime_scores_each_valid_text_as_if_alone_and_rejects_the_rest_by_index(classifier, texts):
     valid = []
-    for i, text in enumerate(texts):
+    for text in texts:
         try:
             classifier.predict_proba([text])
             valid.append(text)

@@ -1,6 +1,5 @@
 """Normalisation: what it undoes, what it keeps, and that training and the runtime share it exactly."""
 
-import json
 import subprocess
 import sys
 
@@ -8,7 +7,6 @@ import numpy as np
 import pytest
 
 from cvguard.contracts import Manifest, RunDir
-
 from cvguard.normalize import normalize_text
 
 TRICKY = ["你这个废*物", "你这个废.物", "滚 出 去", "你\u200b这个\u200d废物", "這個廢物滾", "ＳＢ，滚出去！",
@@ -45,8 +43,9 @@ def test_normalize_is_idempotent():
 @pytest.fixture(scope="module")
 def normalizing_run(tmp_path_factory, tiny_model_dir):
     """A model saved with model.normalize=true and exported, the way `cvguard train` + `export` leave it."""
-    from cvguard.export.onnx_export import export
     from conftest import make_run  # a run folder whose tokenizer knows the fixture characters
+
+    from cvguard.export.onnx_export import export
 
     config = make_run(tmp_path_factory.mktemp("normalizing-run"), tiny_model_dir, max_length=16,
                       overrides=["model.normalize=true", "export.fp16=false", "export.quantize=false", "export.optimize=false"])

@@ -4,9 +4,9 @@ import os
 from pathlib import Path
 
 import nbformat
+from conftest import REPO, write_fake_run
 from nbclient import NotebookClient
 
-from conftest import REPO, write_fake_run
 from cvguard.cli import main
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "evaluation.ipynb"

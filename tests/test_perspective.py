@@ -4,7 +4,6 @@ the documented request goes in, the documented response structure comes out."""
 import json
 
 import pytest
-
 from test_serve import export_tiny_artifact, request, running_server
 
 pytest.importorskip("fastapi")

@@ -7,14 +7,12 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import REPO
 
 from cvguard.cli import main
 from cvguard.config import save_config
-from cvguard.contracts import (ARTIFACT_MODEL_CARD, ARTIFACT_TOKENIZER, MODEL_NAME, EvaluationResults, Manifest,
-                               RunDir)
+from cvguard.contracts import ARTIFACT_MODEL_CARD, ARTIFACT_TOKENIZER, MODEL_NAME, EvaluationResults, Manifest, RunDir
 from cvguard.taxonomy import load_taxonomy
-
-from conftest import REPO
 
 
 @pytest.fixture()

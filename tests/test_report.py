@@ -12,8 +12,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, write_fake_run
+
 from cvguard.cli import main
 from cvguard.contracts import EvaluationResults, LabelMetrics, RunDir
 from cvguard.taxonomy import load_taxonomy

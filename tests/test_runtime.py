@@ -6,8 +6,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import SAFE_TEXTS, VIOLENT_TEXTS, make_run
+
 from cvguard.contracts import ARTIFACT_LABELS, RunDir
 from cvguard.export.runtime import Classifier
 

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SAFE_TEXTS, VIOLENT_TEXTS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cvguard.contracts import RunDir
-
-from conftest import SAFE_TEXTS, VIOLENT_TEXTS
 from cvguard.export.runtime import Classifier
 
 pytest.importorskip("fastapi")
@@ -25,8 +24,9 @@ pytest.importorskip("uvicorn")
 
 
 def export_tiny_artifact(root, model_dir) -> Path:
-    from cvguard.export.onnx_export import export
     from conftest import make_run
+
+    from cvguard.export.onnx_export import export
 
     config = make_run(root, model_dir, overrides=["export.quantize=false", "export.fp16=false"])
     export(config)

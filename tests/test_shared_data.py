@@ -1,7 +1,6 @@
 """Adapters and the model loader on the real files in ../shared (marked `shared`; skipped without it)."""
 
 import pytest
-
 from conftest import SHARED_DATASETS, SHARED_MODEL
 
 pytestmark = pytest.mark.shared

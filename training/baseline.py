@@ -25,7 +25,7 @@ def train_baseline(config: RunConfig) -> None:
     vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2, sublinear_tf=True)
     x = vectorizer.fit_transform([prepare(r["text"]) for r in train_rows])
     models = {}
-    for j, name in enumerate(labels):
+    for j in range(len(labels)):
         known = y[:, j] != UNKNOWN
         if len(np.unique(y[known, j])) == 2:
             models[j] = LogisticRegression(max_iter=2000, C=4.0).fit(x[known], y[known, j])
