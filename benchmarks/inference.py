@@ -35,7 +35,9 @@ from cvguard.contracts import Manifest, RunDir, Variant
 
 REPO = Path(__file__).resolve().parents[1]
 CPU_ENGINES = ["pytorch_fp32", "ort_fp32", "ort_fp32_optimized", "ort_int8"]
-ONNX_VARIANT = {"ort_fp32": "plain_fp32", "ort_fp32_optimized": "fp32", "ort_int8": "int8", "ort_fp16": "fp16"}
+ONNX_VARIANT = {"ort_fp32": "plain_fp32", "ort_fp32_optimized": "fp32", "ort_int8": "int8",
+                "ort_int8_dynamic": "int8_dynamic", "ort_fp16": "fp16"}
+BATCH_CHECK_TEXTS = 256  # scored alone and in mixed batches: does a text's score depend on its neighbours?
 
 
 def cold_test(folder: Path, limit: int) -> tuple[list[str], np.ndarray]:
@@ -47,26 +49,41 @@ def cold_test(folder: Path, limit: int) -> tuple[list[str], np.ndarray]:
     return [r["text"] for r in rows], np.array([r["labels"]["violent"] for r in rows], dtype=np.int64)
 
 
-def prepare(model_dir: Path, artifact: Path, work: Path, opset: int) -> Path:
-    """An artifact for ort_fp32: the plain, unfused ONNX export beside a copy of the artifact's small files
-    (tokenizer, labels, thresholds). A separate folder, because the runtime refuses files that lie (or link)
-    outside the artifact, and copying the other variants would only cost disk."""
-    from cvguard.export.onnx_export import export_onnx
+def scratch_artifact(artifact: Path, folder: Path, variant: str, build) -> Path:
+    """A copy of the artifact's small files (tokenizer, labels, thresholds) beside one extra variant that
+    `build(path)` writes. A separate folder, because the runtime refuses files that lie (or link) outside the
+    artifact, and copying the other variants would only cost disk."""
     from cvguard.export.runtime import sha256_of
-    from cvguard.training.model import load_model
 
-    folder = work / "artifact-plain"  # a scratch folder, not a run's
     folder.mkdir(parents=True)
     manifest = Manifest.read(artifact)
     for name in manifest.files:
         shutil.copyfile(artifact / name, folder / name)
-    model, tokenizer, _ = load_model(model_dir)
-    export_onnx(model, folder / "plain.onnx", opset, tokenizer.pad_token_id)
-    manifest.variants = {"plain_fp32": Variant(file="plain.onnx", sha256=sha256_of(folder / "plain.onnx"),
-                                               bytes=(folder / "plain.onnx").stat().st_size, precision="fp32")}
-    manifest.default_variant = {"cpu": "plain_fp32", "cuda": "plain_fp32"}
+    path = folder / f"{variant}.onnx"
+    build(path)
+    manifest.variants = {variant: Variant(file=path.name, sha256=sha256_of(path), bytes=path.stat().st_size,
+                                          precision="int8" if "int8" in variant else "fp32")}
+    manifest.default_variant = {"cpu": variant, "cuda": variant}
     manifest.write(folder)
     return folder
+
+
+def prepare(engine: str, model_dir: Path, artifact: Path, work: Path) -> Path | None:
+    """The scratch artifact an engine needs, or None for one that runs the real artifact.
+    ort_fp32: the plain, unfused ONNX export. ort_int8_dynamic: the dynamic int8 preset earlier versions
+    shipped (per-batch activation scales), quantised from the artifact's fused fp32 graph."""
+    from cvguard.export.onnx_export import INT8_PRESETS, export_onnx, quantize_int8
+    from cvguard.training.model import load_model
+
+    if engine == "ort_fp32":
+        model, tokenizer, _ = load_model(model_dir)
+        return scratch_artifact(artifact, work / "artifact-plain", "plain_fp32",
+                                lambda path: export_onnx(model, path, 17, tokenizer.pad_token_id))
+    if engine == "ort_int8_dynamic":
+        fp32 = artifact / Manifest.read(artifact).variants["fp32"].file
+        return scratch_artifact(artifact, work / "artifact-dynamic", "int8_dynamic", lambda path: quantize_int8(
+            fp32, path, INT8_PRESETS["s8_per_channel_fp32_embeddings"]))
+    return None
 
 
 def load_engine(engine: str, args):
@@ -98,7 +115,10 @@ def load_engine(engine: str, args):
     if classifier.device != args.device:  # the runtime falls back to the CPU with a warning; not here
         raise SystemExit(f"{engine}: onnxruntime could not run on {args.device}")
     size = (Path(args.artifact) / classifier.manifest.variants[variant].file).stat().st_size
-    return classifier.predict_proba, size
+
+    def predict(texts, batch_size, sort_by_length=True):
+        return classifier.predict_proba(texts, batch_size, sort_by_length=sort_by_length)
+    return predict, size
 
 
 def worker(args) -> dict:
@@ -122,6 +142,12 @@ def worker(args) -> dict:
         predict([text], 1)
         latencies.append(time.perf_counter() - started)
     latencies = np.array(latencies) * 1000
+    batch = {}
+    if not args.worker.startswith("pytorch"):  # predict_probs always sorts by length: no mixed batches to test
+        sample = texts[:BATCH_CHECK_TEXTS]
+        alone, mixed = predict(sample, 1), predict(sample, 32, sort_by_length=False)
+        batch = {"batch_max_dp": float(np.abs(alone - mixed).max()),
+                 "batch_flag_flips": int(((alone >= threshold) != (mixed >= threshold))[:, 0].sum())}
     if args.save_probs:
         np.save(Path(args.save_probs) / f"{args.worker}.npy", probs)
     return {"engine": args.worker, "device": args.device, "texts": len(texts), "single_texts": len(single),
@@ -130,7 +156,7 @@ def worker(args) -> dict:
             "b32_texts_s": len(texts) / best, "b1_texts_s": len(single) / (latencies.sum() / 1000),
             "b1_p50_ms": float(np.percentile(latencies, 50)), "b1_p99_ms": float(np.percentile(latencies, 99)),
             "macro_f1": macro_f1(gold, probs[:, 0] >= threshold), "threshold": threshold,
-            "imported_torch": "torch" in sys.modules}
+            "imported_torch": "torch" in sys.modules, **batch}
 
 
 def peak_rss_mb() -> float:
@@ -238,12 +264,12 @@ def main(argv=None):
 
     work = Path(tempfile.mkdtemp(prefix="cvguard-bench-"))
     try:
-        plain = prepare(args.model, args.artifact, work, opset=17) if "ort_fp32" in engines else None
+        scratch = {engine: prepare(engine, args.model, args.artifact, work) for engine in engines}
         # Round-robin, so that a busy spell on the machine hurts every engine alike.
         runs = {engine: [] for engine in engines}
         for round_no in range(args.rounds):
             for engine in engines:
-                artifact = plain if engine == "ort_fp32" else args.artifact
+                artifact = scratch[engine] or args.artifact
                 command = [sys.executable, "-m", "benchmarks.inference", "--worker", engine, "--model", str(args.model),
                            "--artifact", str(artifact), "--cold", str(args.cold), "--texts", str(args.texts),
                            "--single-texts", str(args.single_texts), "--threads", str(args.threads),
