@@ -1,5 +1,8 @@
 """Fine-tunes the classifier. One visible loop; accelerate makes it run on CPU, one GPU or several.
 
+Reads the train split as a memory-mapped Arrow dataset (cvguard.data.arrow), tokenised once by `Dataset.map`
+into a cache file; a step gathers its rows by index, so no Python object per training row is held.
+
 Writes to the run folder (cvguard.contracts.RunDir):
   checkpoint        the latest training state (model, optimiser, step, data position, RNG); resumed from
   model             the checkpoint that scored best on dev: an ordinary Hugging Face folder with tokenizer
@@ -224,7 +227,10 @@ def train(config: RunConfig) -> dict:
             for k, micro in enumerate(micro_batches):
                 rows = micro or batch_idx[:1]  # no rows left for this process: a zero-weight stand-in keeps DDP in step
                 known = float((train_y[micro] != UNKNOWN).sum()) if micro else 0.0  # numpy: no GPU sync
-                ids = [epoch_ids[i] for i in rows] if epoch_ids is not None else tokens[index[rows].tolist()]["input_ids"]
+                if epoch_ids is None:  # the cached token ids, read from Arrow for this micro-batch's rows only
+                    ids = tokens[index[rows].tolist()]["input_ids"]
+                else:
+                    ids = [epoch_ids[i] for i in rows]
                 batch = collate(ids, tokenizer.pad_token_id, train_y[rows])
                 batch = {name: t.to(accelerator.device) for name, t in batch.items()}
                 # Only the last micro-batch all-reduces gradients; the others just accumulate locally.
