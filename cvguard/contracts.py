@@ -90,6 +90,15 @@ class RunDir:
             raise ValueError(f"unknown split {name!r}; expected one of {SPLITS}")
         return self.data / f"{name}.jsonl"
 
+    def split_arrow(self, name: str) -> Path:
+        """The split as a `datasets` folder (save_to_disk), built from the JSONL by cvguard.data.arrow."""
+        return self.split(name).with_suffix(".arrow")
+
+    def token_cache(self, name: str, key: str) -> Path:
+        """Token ids of a split for one tokenizer/max_length/normalize (`key`); inside the split's Arrow folder,
+        so rebuilding the split drops them."""
+        return self.split_arrow(name) / f"tokens-{key}.arrow"
+
     @property
     def data_report(self) -> Path:
         return self.data / "report.json"

@@ -1,12 +1,14 @@
-"""Tokenising once, length-grouped batch plans, dynamic padding.
+"""Tokenising once (cached by `datasets`), length-grouped batch plans, dynamic padding.
 
 A batch plan depends only on (seed, epoch), so a resumed run replays the same order.
 """
 
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
+from datasets import Features, List, Value
 from tqdm.auto import tqdm
 
 from cvguard.normalize import normalize_text
@@ -17,6 +19,18 @@ def encode_texts(tokenizer, texts: list[str], max_length: int, normalize: bool =
     """Token ids per text; `normalize` runs the runtime's own normalize_text first (one code path)."""
     texts = [normalize_text(t) for t in texts] if normalize else list(texts)
     return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+
+
+def tokenize_split(ds, tokenizer, max_length: int, normalize: bool, cache_file: Path):
+    """A split's token ids and lengths as a memory-mapped Dataset, made by `Dataset.map` once and read from
+    `cache_file` afterwards (its name must change with the tokenizer, max_length and normalize settings)."""
+    def encode(batch):
+        ids = encode_texts(tokenizer, batch["text"], max_length, normalize)
+        return {"input_ids": ids, "length": [len(x) for x in ids]}
+
+    features = Features({"input_ids": List(Value("int32")), "length": Value("int32")})
+    return ds.map(encode, batched=True, remove_columns=ds.column_names, features=features,
+                  cache_file_name=str(cache_file), new_fingerprint=cache_file.stem, desc="tokenise")
 
 
 def plan_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, group_by_length: bool = True,

@@ -1,5 +1,8 @@
 """Fine-tunes the classifier. One visible loop; accelerate makes it run on CPU, one GPU or several.
 
+Reads the train split as a memory-mapped Arrow dataset (cvguard.data.arrow), tokenised once by `Dataset.map`
+into a cache file; a step gathers its rows by index, so no Python object per training row is held.
+
 Writes to the run folder (cvguard.contracts.RunDir):
   checkpoint        the latest training state (model, optimiser, step, data position, RNG); resumed from
   model             the checkpoint that scored best on dev: an ordinary Hugging Face folder with tokenizer
@@ -12,12 +15,15 @@ accumulation change the memory per micro-batch, not the model that comes out.
 """
 
 import contextlib
+import hashlib
 import json
 import math
 import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import torch
 from accelerate import Accelerator
 from accelerate.utils import gather_object, set_seed
@@ -25,12 +31,13 @@ from tqdm.auto import tqdm
 
 from cvguard.config import RunConfig, TrainConfig
 from cvguard.contracts import RunDir
+from cvguard.data.arrow import arrow_split, label_array
 from cvguard.evaluation.metrics import average_precision, known_columns
 from cvguard.io import atomic_write, write_json
 from cvguard.normalize import normalize_text
 from cvguard.taxonomy import UNKNOWN, label_matrix, load_taxonomy
 from cvguard.training.augment import augment_texts
-from cvguard.training.batching import collate, encode_texts, plan_batches, predict_probs
+from cvguard.training.batching import collate, encode_texts, plan_batches, predict_probs, tokenize_split
 from cvguard.training.model import build_model, masked_bce_loss, save_model
 
 LOG_EVERY_STEPS = 10
@@ -71,17 +78,26 @@ def positive_weights(y: np.ndarray, labels: list[str], tc: TrainConfig) -> dict[
     return weights
 
 
-def repeat_sources(rows: list[dict], repeats: dict[str, int]) -> list[dict]:
-    """Each row of a source named in `repeats` appears that many times, in place (oversampling)."""
-    if not repeats:
-        return rows
+def repeat_index(sources: pa.Array | pa.ChunkedArray, repeats: dict[str, int]) -> np.ndarray:
+    """The row behind each training position: each row of a source named in `repeats` appears that many times,
+    in place (oversampling on indices, so no row is copied)."""
     bad = {name: n for name, n in repeats.items() if not isinstance(n, int) or isinstance(n, bool) or n < 1}
     if bad:
         raise ValueError(f"train.source_repeats: expected whole numbers >= 1, got {bad}")
-    missing = set(repeats) - {row.get("source") for row in rows}
+    missing = set(repeats) - set(pc.unique(sources).to_pylist())
     if missing:
         raise ValueError(f"train.source_repeats names source(s) with no training rows: {sorted(missing)}")
-    return [row for row in rows for _ in range(repeats.get(row.get("source"), 1))]
+    counts = np.ones(len(sources), dtype=np.int64)
+    for name, n in repeats.items():
+        counts[np.asarray(pc.fill_null(pc.equal(sources, name), False))] = n
+    return np.repeat(np.arange(len(sources)), counts)
+
+
+def repeat_sources(rows: list[dict], repeats: dict[str, int]) -> list[dict]:
+    """repeat_index for rows held as dicts."""
+    if not repeats:
+        return rows
+    return [rows[i] for i in repeat_index(pa.array([row.get("source") for row in rows], pa.string()), repeats)]
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -118,16 +134,30 @@ def train(config: RunConfig) -> dict:
         torch.set_num_threads(tc.num_threads)
     set_seed(tc.seed)
 
-    train_rows = repeat_sources(run.read_split("train", required=True), tc.source_repeats)
-    dev_rows = run.read_split("dev")
-    if not train_rows:
+    # The train split is memory-mapped Arrow: rows are read by index, never held as dicts. The main process
+    # builds the Arrow copy and the token cache when missing; the others then read them.
+    run.require(run.split("train"), "data CONFIG")
+    with accelerator.main_process_first():
+        train_ds = arrow_split(run, "train", labels)
+    dev_rows = run.read_split("dev")  # small: in memory
+    if not len(train_ds):
         raise ValueError(f"{run.split('train')} has no rows; check data.sources and rerun `cvguard data`")
     model, tokenizer, fresh = build_model(config.model, labels)
-    normalize = config.model.normalize
-    # Normalised once up front, so augmentation also finds the abusive words written in traditional or full-width.
-    train_texts = [normalize_text(r["text"]) if normalize else r["text"] for r in train_rows]
-    train_ids = encode_texts(tokenizer, train_texts, config.model.max_length)
-    train_y = label_matrix(train_rows, labels)
+    normalize, max_length = config.model.normalize, config.model.max_length
+    cache_key = hashlib.sha256(json.dumps([train_ds.info.description, tokenizer.backend_tokenizer.to_str(),
+                                           max_length, normalize]).encode()).hexdigest()[:16]
+    with accelerator.main_process_first():
+        tokens = tokenize_split(train_ds, tokenizer, max_length, normalize, run.token_cache("train", cache_key))
+    index = repeat_index(train_ds.data.column("source"), tc.source_repeats)  # training position -> row
+    lengths = tokens.data.column("length").to_numpy()[index].tolist()
+    train_y = label_array(train_ds)[index]
+    epoch_ids, train_texts = None, None
+    if tc.augment_prob:
+        # An experiment switch, so it keeps the in-memory path: every epoch re-tokenises its respelled texts.
+        # Normalised once up front, so augmentation also finds the abusive words written in traditional or
+        # full-width.
+        texts = train_ds.data.column("text").to_pylist()
+        train_texts = [normalize_text(texts[i]) if normalize else texts[i] for i in index]
     dev_y = label_matrix(dev_rows, labels)
     pos_weight = positive_weights(train_y, labels, tc)
     pos_weight_t = torch.tensor([pos_weight[n] for n in labels], device=accelerator.device)
@@ -145,7 +175,7 @@ def train(config: RunConfig) -> dict:
 
     world, rank = accelerator.num_processes, accelerator.process_index
     step_rows = tc.batch_size * tc.grad_accum_steps
-    steps_per_epoch = math.ceil(len(train_rows) / step_rows)
+    steps_per_epoch = math.ceil(len(index) / step_rows)
     total_steps = tc.max_steps or steps_per_epoch * tc.epochs
     warmup_steps = max(1, int(tc.warmup_ratio * total_steps))
 
@@ -183,8 +213,9 @@ def train(config: RunConfig) -> dict:
     while epoch < tc.epochs and step < stop_at:
         if tc.augment_prob:  # fresh respellings every epoch, the same ones on every process and on resume
             texts = augment_texts(train_texts, tc.augment_prob, tc.seed, epoch)
-            train_ids = encode_texts(tokenizer, texts, config.model.max_length, normalize)  # respellings too
-        batches = plan_batches([len(ids) for ids in train_ids], step_rows, tc.seed, epoch, tc.group_by_length)
+            epoch_ids = encode_texts(tokenizer, texts, max_length, normalize)  # respellings too
+            lengths = [len(ids) for ids in epoch_ids]
+        batches = plan_batches(lengths, step_rows, tc.seed, epoch, tc.group_by_length)
         model.train()
         while batch_in_epoch < len(batches) and step < stop_at:
             batch_idx = batches[batch_in_epoch]
@@ -196,7 +227,11 @@ def train(config: RunConfig) -> dict:
             for k, micro in enumerate(micro_batches):
                 rows = micro or batch_idx[:1]  # no rows left for this process: a zero-weight stand-in keeps DDP in step
                 known = float((train_y[micro] != UNKNOWN).sum()) if micro else 0.0  # numpy: no GPU sync
-                batch = collate([train_ids[i] for i in rows], tokenizer.pad_token_id, train_y[rows])
+                if epoch_ids is None:  # the cached token ids, read from Arrow for this micro-batch's rows only
+                    ids = tokens[index[rows].tolist()]["input_ids"]
+                else:
+                    ids = [epoch_ids[i] for i in rows]
+                batch = collate(ids, tokenizer.pad_token_id, train_y[rows])
                 batch = {name: t.to(accelerator.device) for name, t in batch.items()}
                 # Only the last micro-batch all-reduces gradients; the others just accumulate locally.
                 sync = contextlib.nullcontext() if k == len(micro_batches) - 1 else accelerator.no_sync(model)
