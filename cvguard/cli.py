@@ -28,18 +28,14 @@ def cmd_data(args):
     from cvguard.config import save_config
     from cvguard.data.arrow import arrow_split
     from cvguard.data.build import build_splits
-    from cvguard.io import atomic_write, write_json
+    from cvguard.io import write_json, write_jsonl
     from cvguard.taxonomy import load_taxonomy
 
     config = _config(args)
     splits, report = build_splits(config.data, args.data_root)
     run = RunDir(config.run_path)
     for split in list(splits):
-        rows = splits.pop(split)  # each split's dicts are freed once written
-        # Line by line, the bytes write_jsonl writes: it joins a split into one string first, GBs at 1M rows.
-        atomic_write(run.split(split), lambda f: f.writelines(
-            (json.dumps(r, ensure_ascii=False) + "\n").encode("utf-8") for r in rows))
-        del rows
+        write_jsonl(run.split(split), splits.pop(split))  # each split's dicts are freed once written
         arrow_split(run, split, list(load_taxonomy().labels))  # what training memory-maps
     write_json(run.data_report, report)
     save_config(config, run.config)

@@ -71,7 +71,9 @@ def write_json(path: str | Path, obj) -> None:
 
 
 def write_jsonl(path: str | Path, rows) -> None:
-    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    """Line by line: a million rows never become one string."""
+    atomic_write(path, lambda f: f.writelines((json.dumps(r, ensure_ascii=False) + "\n").encode("utf-8")
+                                              for r in rows))
 
 
 def staging_dir(target: Path) -> Path:

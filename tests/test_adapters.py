@@ -3,13 +3,12 @@
 import json
 
 import pytest
+from conftest import REPO
 
 from cvguard.config import DataConfig
 from cvguard.data.build import build_splits, deduplicate
 from cvguard.data.sources import DataError, read_cold, read_mhc, read_toxicn
 from cvguard.taxonomy import load_taxonomy
-
-from conftest import REPO
 
 COLD_HEADER = ",split,topic,label,TEXT\n"
 
