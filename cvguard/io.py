@@ -150,7 +150,8 @@ def replace_dir(staging: Path, target: Path) -> None:
     shutil.rmtree(_old(target), ignore_errors=True)
 
 
-def read_jsonl(path: str | Path) -> list[dict]:
+def read_jsonl_lines(path: str | Path) -> list[tuple[int, object]]:
+    """(line number in the file, parsed value) per non-blank line; InputError naming the line otherwise."""
     path = Path(path)
     rows = []
     with path.open("rb") as f:
@@ -158,13 +159,17 @@ def read_jsonl(path: str | Path) -> list[dict]:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                raise ValueError(f"{path}, line {line_no}: not valid UTF-8 ({e.reason})") from None
+                raise InputError(path, line_no, f"not valid UTF-8 ({e.reason})") from None
             if line.strip():
                 try:
-                    rows.append(json.loads(line))
+                    rows.append((line_no, json.loads(line)))
                 except json.JSONDecodeError as e:
-                    raise ValueError(f"{path}, line {line_no}: invalid JSON ({e.msg})") from None
+                    raise InputError(path, line_no, f"invalid JSON ({e.msg})") from None
     return rows
+
+
+def read_jsonl(path: str | Path) -> list:
+    return [row for _, row in read_jsonl_lines(path)]
 
 
 class InputError(ValueError):

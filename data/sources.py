@@ -17,16 +17,17 @@ from importlib import resources
 from pathlib import Path
 
 from cvguard.contracts import COLD, MHC, SEED, TOXICN, get_source
-from cvguard.io import read_jsonl
+from cvguard.io import InputError, decode_text, read_csv, read_jsonl_lines
 from cvguard.taxonomy import load_taxonomy
 
 
-class DataError(ValueError):
-    """Malformed input. The message names the file, the row and the problem."""
+class DataError(InputError):
+    """Malformed input. The message names the file, the line (or, in a JSON list, "item N") and the problem."""
 
-    def __init__(self, path, row, problem):
-        where = f"{path}" + (f", row {row}" if row is not None else "")
-        super().__init__(f"{where}: {problem}")
+    def __init__(self, path, line: int | str | None, problem: str):
+        super().__init__(path, line, problem)
+        if isinstance(line, str):
+            self.args = (f"{path}, {line}: {problem}",)
 
 
 def make_labels(violent, **known) -> dict:
@@ -43,21 +44,12 @@ def make_labels(violent, **known) -> dict:
 def _read_text(path: Path) -> str:
     if not path.is_file():
         raise DataError(path, None, "file not found")
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise DataError(path, None, f"undecodable bytes at line {line} (not UTF-8: {e.reason})") from None
+    return decode_text(path, path.read_bytes())
 
 
 def _read_csv(path: Path, required: list[str]) -> list[tuple[int, dict]]:
-    """Returns (row number, row) pairs; row 1 is the first line after the header."""
-    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
-    missing = [c for c in required if c not in (reader.fieldnames or [])]
-    if missing:
-        raise DataError(path, None, f"missing column(s) {missing}; found {reader.fieldnames}")
-    return [(i, row) for i, row in enumerate(reader, 1)]
+    """(line number in the file, row) pairs, strict about quotes and field counts (cvguard.io.read_csv)."""
+    return read_csv(path, _read_text(path), required)
 
 
 def _int_field(path, row_no, row, key, allowed) -> int:
@@ -127,7 +119,8 @@ def read_toxicn(folder: Path) -> list[dict]:
             raise DataError(path, None, f"invalid JSON at line {e.lineno}: {e.msg}") from None
         if not isinstance(rows, list):
             raise DataError(path, None, "expected a JSON list of objects")
-        for row_no, row in enumerate(rows, 1):
+        for item, row in enumerate(rows, 1):
+            row_no = f"item {item}"  # a JSON list has no line per row
             if not isinstance(row, dict):
                 raise DataError(path, row_no, "expected an object")
             for key in ("content", "toxic", "toxic_type", "expression", "target", "topic"):
@@ -199,6 +192,23 @@ def default_seed_folder() -> Path:
     return Path(str(resources.files("cvguard.data") / SEED.folder))
 
 
+def checked_labels(path, row_no, labels) -> dict:
+    """The eight labels, each exactly 0, 1 or null (not true, 1.0 or "1"), and consistent: violent=0 means no
+    category is 1, and a category that is 1 makes the text violent."""
+    tax = load_taxonomy()
+    if not isinstance(labels, dict) or set(labels) != set(tax.labels):
+        raise DataError(path, row_no, f"labels must be an object with exactly the keys {list(tax.labels)}")
+    bad = {k: v for k, v in labels.items() if not (v is None or (type(v) is int and v in (0, 1)))}
+    if bad:
+        raise DataError(path, row_no, f"bad label value(s) {bad}; expected 0, 1 or null")
+    positive = [name for name in tax.categories if labels[name] == 1]
+    if labels[tax.overall] == 0 and positive:
+        raise DataError(path, row_no, f"{tax.overall}=0 contradicts {', '.join(f'{n}=1' for n in positive)}")
+    if positive and labels[tax.overall] is None:
+        raise DataError(path, row_no, f"{', '.join(f'{n}=1' for n in positive)} needs {tax.overall}=1, not null")
+    return labels
+
+
 def read_seed(folder: Path) -> list[dict]:
     tax = load_taxonomy()
     examples = []
@@ -206,21 +216,21 @@ def read_seed(folder: Path) -> list[dict]:
         path = folder / f"{split}.jsonl"
         if not path.is_file():
             raise DataError(path, None, "file not found")
-        for row_no, row in enumerate(read_jsonl(path), 1):
-            labels = row.get("labels")
-            if not isinstance(labels, dict) or set(labels) != set(tax.labels):
-                raise DataError(path, row_no, f"labels must have exactly the keys {list(tax.labels)}")
-            bad = {k: v for k, v in labels.items() if v not in (0, 1, None)}
-            if bad:
-                raise DataError(path, row_no, f"bad label value(s) {bad}; expected 0, 1 or null")
-            unknown_groups = set(row.get("groups", [])) - set(tax.groups)
+        for row_no, row in read_jsonl_lines(path):
+            if not isinstance(row, dict):
+                raise DataError(path, row_no, f"expected a JSON object, got {type(row).__name__}")
+            labels = checked_labels(path, row_no, row.get("labels"))
+            groups = row.get("groups", [])
+            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+                raise DataError(path, row_no, f"groups must be a list of group ids, got {groups!r}")
+            unknown_groups = set(groups) - set(tax.groups)
             if unknown_groups:
                 raise DataError(path, row_no, f"unknown group(s) {sorted(unknown_groups)}")
             subset = row.get("kind", "")
             if row.get("hard_negative_for"):
                 subset = f"hard_negative:{row['hard_negative_for']}"
             examples.append(dict(text=_text_field(path, row_no, row, "text"), labels=labels,
-                                 groups=list(row.get("groups", [])), source=SEED.name, split=split, subset=subset,
+                                 groups=list(groups), source=SEED.name, split=split, subset=subset,
                                  theme=row.get("theme", "")))
     return examples
 

@@ -8,6 +8,7 @@ from conftest import REPO
 from cvguard.config import DataConfig
 from cvguard.data.build import build_splits, deduplicate
 from cvguard.data.sources import DataError, read_cold, read_mhc, read_toxicn
+from cvguard.io import InputError
 from cvguard.taxonomy import load_taxonomy
 
 COLD_HEADER = ",split,topic,label,TEXT\n"
@@ -75,20 +76,20 @@ def test_missing_column_error_names_the_file(tmp_path):
     folder = tmp_path / "COLD"
     folder.mkdir()
     (folder / "train.csv").write_text("split,topic,TEXT\ntrain,race,你好\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"train\.csv.*missing column.*label"):
+    with pytest.raises(InputError, match=r"train\.csv, line 1: missing column.*label"):
         read_cold(folder)
 
 
 def test_bad_label_value_error_names_file_and_row(tmp_path):
     write_cold(tmp_path / "COLD", ["0,train,race,0,好的\n", "1,train,race,maybe,坏的\n"], [])
-    with pytest.raises(DataError, match=r"train\.csv, row 2: bad value 'maybe' in 'label'"):
+    with pytest.raises(DataError, match=r"train\.csv, line 3: bad value 'maybe' in 'label'"):  # the file's line
         read_cold(tmp_path / "COLD")
 
 
 def test_undecodable_bytes_error_names_file_and_line(tmp_path):
     write_cold(tmp_path / "COLD", [], [])
     (tmp_path / "COLD" / "train.csv").write_bytes(COLD_HEADER.encode() + b"0,train,race,0,\xff\xfe bad\n")
-    with pytest.raises(DataError, match=r"train\.csv: undecodable bytes at line 2"):
+    with pytest.raises(InputError, match=r"train\.csv, line 2: not valid UTF-8"):
         read_cold(tmp_path / "COLD")
 
 

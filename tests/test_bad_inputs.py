@@ -93,3 +93,56 @@ def test_csv_rows_carry_their_file_line_numbers(tmp_path):
         read_csv("x.csv", "id,text\n1,a,b\n")
     with pytest.raises(ValueError, match=r"x\.csv, line 2: .*never closed"):
         read_csv("x.csv", 'id,text\n1,"open\n')
+
+
+def write_seed(folder, lines: list[str]):
+    folder.mkdir(exist_ok=True)
+    (folder / "train.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    (folder / "test.jsonl").write_text("", encoding="utf-8")
+    return folder
+
+
+def seed_line(**changes) -> str:
+    from cvguard.taxonomy import load_taxonomy
+
+    row = {"text": "你这个废物", "labels": {name: 0 for name in load_taxonomy().labels}, "groups": []}
+    row["labels"].update(changes.pop("labels", {}))
+    row.update(changes)
+    return json.dumps(row, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("bad_line, expected", [
+    ('["a", "list"]', "line 3: expected a JSON object, got list"),
+    (seed_line(labels={"violent": True}), r"line 3: bad label value\(s\) \{'violent': True\}"),
+    (seed_line(labels={"violent": 1.0, "insult": 1}), r"line 3: bad label value\(s\) \{'violent': 1.0\}"),
+    (seed_line(labels={"violent": 0, "insult": 1}), "line 3: violent=0 contradicts insult=1"),
+    (seed_line(labels={"violent": None, "threat": 1}), "line 3: threat=1 needs violent=1"),
+    (seed_line(groups="minors"), "line 3: groups must be a list"),
+], ids=["list-row", "true", "float", "violent-0-with-a-category", "category-without-violent", "groups-not-list"])
+def test_seed_rows_are_validated_strictly_with_the_files_line_number(tmp_path, bad_line, expected):
+    from cvguard.data.sources import DataError, read_seed
+
+    folder = write_seed(tmp_path / "seed", [seed_line(), "", bad_line])  # a blank line 2: line numbers are real
+    with pytest.raises(DataError, match=rf"train\.jsonl, {expected}"):
+        read_seed(folder)
+
+
+@pytest.mark.parametrize("closed_later", [True, False], ids=["closed-40-lines-later", "never-closed"])
+def test_an_unbalanced_quote_in_cold_fails_with_file_and_line_instead_of_swallowing_rows(tmp_path, closed_later):
+    """Before: the open quote merged the rest of the file into one text and `cvguard data` went on (141 of
+    150 rows read, rc 0)."""
+    from cvguard.data.sources import read_cold
+    from cvguard.io import InputError
+
+    folder = tmp_path / "COLD"
+    folder.mkdir()
+    header = ",split,topic,label,TEXT\n"
+    rows = [f'{i},train,race,0,正常的第{i}句话\n' for i in range(150)]
+    rows[10] = '10,train,race,0,"引号没有关上的一句\n'
+    if closed_later:
+        rows[50] = '50,train,race,0,他说"好的\n'
+    (folder / "train.csv").write_text(header + "".join(rows), encoding="utf-8")
+    (folder / "dev.csv").write_text(header, encoding="utf-8")
+    (folder / "test.csv").write_text(",split,topic,label,fine-grained-label,TEXT\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"train\.csv, line 12: .*(unbalanced quote|never closed)"):
+        read_cold(folder)
