@@ -91,7 +91,7 @@ def train_with_fresh_accelerate_state(config_path):
     from accelerate.state import AcceleratorState
 
     AcceleratorState._reset_state()
-    cli(["train", str(config_path)])
+    cli(["--debug", "train", str(config_path)])  # --debug: errors raise, as in library use
 
 
 @pytest.fixture()
