@@ -110,7 +110,9 @@ def evaluate_predictions(config: RunConfig, model_name: str, rows: dict, y: dict
                                    ec.target_recall_per_label)
     cut = {name: t["threshold"] for name, t in thresholds.items()}
     resamples, min_support = ec.bootstrap_resamples, ec.min_support
-    result = {"model": model_name, "eval_config": dataclasses.asdict(ec), "thresholds": thresholds, "splits": {}}
+    # Built as plain JSON-shaped dicts, typed once at the end by ModelResult.from_dict.
+    result: dict = {"model": model_name, "eval_config": dataclasses.asdict(ec), "thresholds": thresholds,
+                    "splits": {}}
     for split in EVAL_SPLITS:
         if not rows[split]:
             continue

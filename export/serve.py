@@ -38,7 +38,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Request
@@ -308,7 +308,10 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     return bytes(body)
 
 
-def parse(model: type[BaseModel], body: bytes, limits: TextLimits) -> BaseModel:
+Body = TypeVar("Body", bound=BaseModel)
+
+
+def parse(model: type[Body], body: bytes, limits: TextLimits) -> Body:
     """The body validated by `model`; HTTPException 400 (not JSON) or 422 (not the model) otherwise."""
     try:
         # pydantic's JSON parser bounds nesting depth itself: "[" * 100000 is a 400, not a RecursionError
