@@ -10,8 +10,6 @@ An example is a dict:
     subset:  a finer slice for reports (COLD fine-grained label, MHC functionality, ...)
 """
 
-import csv
-import io
 import json
 from importlib import resources
 from pathlib import Path
