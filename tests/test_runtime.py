@@ -1,6 +1,7 @@
 """The deployable runtime: torch-free, checksummed, and clear about bad input."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -96,6 +97,36 @@ def test_corrupt_model_file_is_refused(artifact, tmp_path):
     with open(copy / "model.int8.onnx", "ab") as f:
         f.write(b"tampered")
     with pytest.raises(ValueError, match="sha256 does not match"):
+        Classifier.load(copy)
+
+
+@pytest.mark.parametrize("damage", ["scrambled-tokenizer", "missing-tokenizer", "path-outside", "scrambled-labels"])
+def test_every_file_the_manifest_lists_is_verified_before_use(artifact, tmp_path, damage):
+    """Before: only the selected model file was checked; a scrambled tokenizer.json loaded silently and changed
+    predictions, and a manifest entry like ../../etc/passwd was followed."""
+    import shutil
+
+    from cvguard.contracts import ARTIFACT_TOKENIZER, Manifest
+    from cvguard.export.runtime import ArtifactError
+
+    copy = tmp_path / "artifact"
+    shutil.copytree(artifact, copy)
+    tokenizer = copy / ARTIFACT_TOKENIZER
+    if damage == "scrambled-tokenizer":
+        tokenizer.write_text(tokenizer.read_text().replace('"你"', '"您"'))
+        expected = f"{tokenizer}: sha256 does not match"
+    elif damage == "missing-tokenizer":
+        tokenizer.unlink()
+        expected = f"{tokenizer}: listed in the manifest but missing"
+    elif damage == "scrambled-labels":
+        (copy / ARTIFACT_LABELS).write_text('["insult", "violent"]')
+        expected = "labels.json: sha256 does not match"
+    else:
+        manifest = Manifest.read(copy)
+        manifest.variants["int8"].file = "../../../../etc/passwd"
+        manifest.write(copy)
+        expected = "outside the artifact folder"
+    with pytest.raises(ArtifactError, match=re.escape(expected)):
         Classifier.load(copy)
 
 
