@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cvguard.contracts import MODEL_NAME, RunDir
+from cvguard.contracts import COLD, MHC, MODEL_NAME, RunDir
 from cvguard.evaluation.metrics import auc, binary_metrics, label_metrics
 from cvguard.taxonomy import label_matrix, load_taxonomy
 
@@ -38,7 +38,7 @@ def label_table(r: dict, source: str) -> dict:
 
 
 def cold_violent_macro_f1(r: dict) -> float | None:
-    idx = [i for i, row in enumerate(r["rows"]) if row["source"] == "cold" and row["labels"]["violent"] is not None]
+    idx = [i for i, row in enumerate(r["rows"]) if row["source"] == COLD.name and row["labels"]["violent"] is not None]
     if not idx:
         return None
     return binary_metrics(r["y"][idx, 0].astype(int), r["probs"][idx, 0], float(r["cut"][0]))["macro_f1"]
@@ -47,8 +47,8 @@ def cold_violent_macro_f1(r: dict) -> float | None:
 def mhc_accuracy(r: dict) -> dict:
     """Accuracy of the `violent` flag per functionality (spell_* are all hateful: accuracy = recall)."""
     out = {}
-    for functionality in sorted({row["subset"] for row in r["rows"] if row["source"] == "mhc"}):
-        idx = [i for i, row in enumerate(r["rows"]) if row["source"] == "mhc" and row["subset"] == functionality
+    for functionality in sorted({row["subset"] for row in r["rows"] if row["source"] == MHC.name}):
+        idx = [i for i, row in enumerate(r["rows"]) if row["source"] == MHC.name and row["subset"] == functionality
                and row["labels"]["violent"] is not None]
         if idx:
             flagged, gold = r["probs"][idx, 0] >= r["cut"][0], r["y"][idx, 0] == 1
@@ -59,7 +59,7 @@ def mhc_accuracy(r: dict) -> dict:
 def mhc_evasion_summary(r: dict) -> dict:
     """The spell_* (respelled hate) cases against MHC's other hateful cases, at the dev threshold and without
     one: a run whose threshold moved changes every recall, so the ratio and the AUCs are what compare."""
-    mhc = [i for i, row in enumerate(r["rows"]) if row["source"] == "mhc" and row["labels"]["violent"] is not None]
+    mhc = [i for i, row in enumerate(r["rows"]) if row["source"] == MHC.name and row["labels"]["violent"] is not None]
     respelled = {i for i in mhc if r["rows"][i]["subset"].startswith("spell_")}
     spell = sorted(respelled)
     other = [i for i in mhc if r["rows"][i]["labels"]["violent"] == 1 and i not in respelled]

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cvguard.contracts import RunDir
+from cvguard.contracts import COLD, RunDir
 from cvguard.taxonomy import load_taxonomy
 from cvguard.training.augment import augment_text
 from cvguard.training.batching import predict_probs
@@ -27,7 +27,7 @@ from cvguard.training.model import load_model
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="evaluated RUN_DIRs (model/ and thresholds.json)")
-    parser.add_argument("--source", default="cold", help="rows of this source (default cold)")
+    parser.add_argument("--source", default=COLD.name, help=f"rows of this source (default {COLD.name})")
     parser.add_argument("--split", default="dev", choices=["dev", "test"],
                         help="dev (default) for decisions such as augmentation settings; test only to report")
     parser.add_argument("--seed", type=int, default=0, help="seed of the respelling (default 0)")

@@ -13,13 +13,14 @@ from pathlib import Path
 import yaml
 
 from cvguard import DEFAULT_DATA_ROOT  # noqa: F401 (re-exported for the stages)
+from cvguard.contracts import SEED
 from cvguard.io import atomic_write_text
 
 
 @dataclass
 class DataConfig:
     # Sources used for train/dev (and their own test splits): seed, cold, toxicn.
-    sources: list[str] = field(default_factory=lambda: ["seed"])
+    sources: list[str] = field(default_factory=lambda: [SEED.name])
     # Extra sources that are only ever scored, never trained on (e.g. mhc).
     test_only_sources: list[str] = field(default_factory=list)
     # Folder per source; a source not named here is read from DEFAULT_DATA_ROOT/<Name>.

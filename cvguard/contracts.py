@@ -146,7 +146,7 @@ class RunDir:
 
     @property
     def model_card(self) -> Path:
-        return self.model / "README.md"
+        return self.model / MODEL_CARD_FILE
 
     # written by `cvguard export` and `cvguard run`
     @property
@@ -217,7 +217,8 @@ MANIFEST_FILE = "manifest.json"
 ARTIFACT_TOKENIZER = "tokenizer.json"
 ARTIFACT_LABELS = "labels.json"
 ARTIFACT_THRESHOLDS = "thresholds.json"
-ARTIFACT_MODEL_CARD = "README.md"
+MODEL_CARD_FILE = "README.md"  # where the Hub looks for a model card, in RUN_DIR/model and in the artifact
+ARTIFACT_MODEL_CARD = MODEL_CARD_FILE
 MANIFEST_VERSION = 3  # 3: typed Manifest, every listed file checksummed, HF-native source model
 READABLE_VERSIONS = (2, 3)  # 2 differs only in having no `files` table
 

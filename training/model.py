@@ -15,7 +15,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 from cvguard.config import ModelConfig
-from cvguard.contracts import ModelSettings
+from cvguard.contracts import MODEL_CARD_FILE, ModelSettings
 from cvguard.io import replace_dir, staging_dir
 from cvguard.taxonomy import UNKNOWN
 
@@ -61,8 +61,8 @@ def save_model(model, tokenizer, folder) -> None:
     try:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        if (folder / "README.md").exists():  # the model card, written by evaluation, stays with the weights
-            (staging / "README.md").write_bytes((folder / "README.md").read_bytes())
+        if (folder / MODEL_CARD_FILE).exists():  # the model card, written by evaluation, stays with the weights
+            shutil.copyfile(folder / MODEL_CARD_FILE, staging / MODEL_CARD_FILE)
         replace_dir(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
