@@ -43,6 +43,10 @@ class ModelConfig:
     num_hidden_layers: int = 0
     max_length: int = 128
     dropout: float = 0.1
+    # A checkpoint without a pooler (multilingual-e5, sentence encoders) gets a fresh one. "random": the
+    # library's init, trained at head_learning_rate with the head; "identity": W = I, b = 0, so it starts by
+    # passing [CLS] through tanh, trained at learning_rate like the pretrained encoder.
+    fresh_pooler: str = "random"
     # Undo evasive spellings before tokenising (cvguard/normalize.py): full-width, traditional, 傻*逼 ...
     # Saved with the model and the artifact, so the runtime normalises exactly as training did.
     normalize: bool = False

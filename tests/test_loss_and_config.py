@@ -54,3 +54,28 @@ def test_every_shipped_config_loads():
     for path in configs:
         if path.name != "taxonomy.yaml":
             load_config(path)
+
+
+def test_an_identity_pooler_passes_cls_through_tanh_and_trains_with_the_encoder(tiny_model_dir):
+    """tiny_model_dir holds a BertModel with a pooler; drop it to stand for e5-like checkpoints."""
+    import json
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from cvguard.config import ModelConfig
+    from cvguard.training.model import build_model
+
+    folder = tiny_model_dir.parent / "no-pooler"
+    if not folder.exists():
+        shutil.copytree(tiny_model_dir, folder)
+        weights = {k: v for k, v in load_file(str(folder / "model.safetensors")).items() if "pooler" not in k}
+        save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    assert "pooler" not in json.dumps(list(load_file(str(folder / "model.safetensors"))))
+    labels = ["violent", "insult"]
+    _, _, random_fresh = build_model(ModelConfig(model_name_or_path=str(folder)), labels)
+    model, _, fresh = build_model(ModelConfig(model_name_or_path=str(folder), fresh_pooler="identity"), labels)
+    assert {n for n in random_fresh if "pooler" in n} == {"bert.pooler.dense.weight", "bert.pooler.dense.bias"}
+    assert fresh == {"classifier.weight", "classifier.bias"}
+    hidden = torch.randn(3, 5, model.config.hidden_size)
+    torch.testing.assert_close(model.bert.pooler(hidden), torch.tanh(hidden[:, 0]))

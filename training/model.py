@@ -30,7 +30,10 @@ def masked_bce_loss(logits: torch.Tensor, labels: torch.Tensor, pos_weight: torc
 
 def build_model(config: ModelConfig, labels: list[str]):
     """The base checkpoint with a fresh multi-label head. Returns (model, tokenizer, names of the parameters
-    that start random): the head, and the pooler where the checkpoint has none."""
+    that start random and train at the head's learning rate): the head, and a pooler the checkpoint lacked
+    unless model.fresh_pooler=identity."""
+    if config.fresh_pooler not in ("random", "identity"):
+        raise ValueError(f"model.fresh_pooler must be random or identity, got {config.fresh_pooler!r}")
     hub = {"revision": config.revision} if config.revision else {}
     overrides = {"num_hidden_layers": config.num_hidden_layers} if config.num_hidden_layers else {}
     previous = hf_logging.get_verbosity()
@@ -45,7 +48,15 @@ def build_model(config: ModelConfig, labels: list[str]):
     tokenizer = AutoTokenizer.from_pretrained(config.model_name_or_path, **hub)
     model.config.cvguard = ModelSettings(max_length=config.max_length, normalize=config.normalize,
                                          base_model=config.model_name_or_path, revision=config.revision).to_dict()
-    return model, tokenizer, set(info["missing_keys"])
+    fresh = set(info["missing_keys"])
+    pooler = getattr(model.base_model, "pooler", None)
+    prefix = f"{model.base_model_prefix}.pooler."
+    if config.fresh_pooler == "identity" and pooler is not None and any(n.startswith(prefix) for n in fresh):
+        with torch.no_grad():
+            pooler.dense.weight.copy_(torch.eye(pooler.dense.weight.shape[0]))
+            pooler.dense.bias.zero_()
+        fresh = {n for n in fresh if not n.startswith(prefix)}
+    return model, tokenizer, fresh
 
 
 def settings_of(model) -> ModelSettings:
