@@ -10,6 +10,7 @@ import csv
 import ctypes
 import ctypes.util
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -29,6 +30,14 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def fsync_dir(folder: Path) -> None:

@@ -6,7 +6,6 @@ built from it in chunks and carries the JSONL's sha256, so a JSONL written or ed
 on through a stale Arrow copy: `arrow_split` rebuilds it first.
 """
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -16,18 +15,10 @@ import pyarrow as pa
 from datasets import Dataset, DatasetInfo, Features, List, Value, load_from_disk
 
 from cvguard.contracts import RunDir
-from cvguard.io import replace_dir, staging_dir
+from cvguard.io import replace_dir, sha256_of, staging_dir
 from cvguard.taxonomy import label_matrix
 
 CHUNK_ROWS = 50_000  # rows parsed into dicts at a time while converting
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def split_features(labels: list[str]) -> Features:
@@ -73,7 +64,7 @@ def arrow_split(run: RunDir, name: str, labels: list[str]) -> Dataset:
     """The split as a memory-mapped Dataset (columns text, labels, source), (re)built from the JSONL first when
     it is missing or was built from other JSONL content."""
     jsonl, target = run.split(name), run.split_arrow(name)
-    stamp = f"{jsonl.name} sha256 {file_sha256(jsonl)}"
+    stamp = f"{jsonl.name} sha256 {sha256_of(jsonl)}"
     if not (target.is_dir() and load_from_disk(str(target)).info.description == stamp):
         write_arrow_split(jsonl, target, labels, stamp)
     return load_from_disk(str(target))

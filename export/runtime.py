@@ -16,7 +16,6 @@ strings, non-strings, anything over optional TextLimits) raises options.InvalidT
 index, the same check the server answers 422 with.
 """
 
-import hashlib
 import warnings
 from pathlib import Path
 
@@ -26,15 +25,8 @@ from tokenizers import Tokenizer
 
 from cvguard.contracts import ARTIFACT_TOKENIZER, Manifest
 from cvguard.export.options import LONG_TEXT_MODES, RuntimeOptions, TextLimits, validate_texts
+from cvguard.io import sha256_of  # noqa: F401 (export and the benchmarks take it from here too)
 from cvguard.normalize import normalize_text
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class ArtifactError(ValueError):
