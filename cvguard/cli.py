@@ -117,10 +117,10 @@ def read_input_rows(path: str | None, field: str) -> list[tuple[int, str | None,
 def cmd_predict(args):
     from cvguard.export.options import InvalidTexts, RuntimeOptions, from_args, validate_texts
     from cvguard.export.runtime import Classifier
+    from cvguard.io import write_jsonl
 
-    rows = read_input_rows(args.input, args.text_field)
     checked = []
-    for line, text, problem in rows:
+    for line, text, problem in read_input_rows(args.input, args.text_field):
         if problem is None:
             try:
                 validate_texts([text])
@@ -131,14 +131,14 @@ def cmd_predict(args):
     classifier = Classifier.from_options(args.artifact, options)
     good = [text for _, text, problem in checked if problem is None]
     results = iter(classifier.predict(good, batch_size=options.batch_size))
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    bad = 0
-    for line, _, problem in checked:  # every input row gets an output row, in input order
-        result = {"line": line, "error": problem} if problem else {"line": line, **next(results)}
-        bad += bool(problem)
-        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    # every input row gets an output row, in input order
+    rows = [{"line": line, "error": problem} if problem else {"line": line, **next(results)}
+            for line, _, problem in checked]
     if args.output:
-        out.close()
+        write_jsonl(args.output, rows)  # atomic: a kill leaves no half-written results file
+    else:
+        sys.stdout.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    bad = sum("error" in row for row in rows)
     if bad:
         print(f"cvguard predict: {bad} of {len(checked)} rows not scored; their output rows say why (\"error\")",
               file=sys.stderr)
