@@ -110,10 +110,10 @@ class ExportConfig:
     # fp32, the rejections are in the manifest); True fails the export and keeps the previous artifact.
     require_int8: bool = False
     # int8 settings tried in order, the first to pass the parity gate is kept (export/onnx_export.py). The
-    # static presets calibrate activation scales on `calibration_texts` training texts; the dynamic ones
-    # (s8_per_channel, ...) make a text's scores depend on its batch and fail the gate.
-    int8_presets: list[str] = field(default_factory=lambda: ["static_s8_per_channel",
-                                                             "static_s8_per_channel_fp32_ffn_out"])
+    # frozen (and static) presets fix activation scales on `calibration_texts` training texts; the dynamic
+    # ones (s8_per_channel, ...) make a text's scores depend on its batch and fail the gate.
+    int8_presets: list[str] = field(default_factory=lambda: ["frozen_u8_per_channel",
+                                                             "frozen_s8_per_channel_fp32_ffn_out"])
     calibration_texts: int = 256
     fp16: bool = True  # fp16 variant, the CUDA default
     # Parity gate against PyTorch fp32 on held-out texts; a variant that fails is not written.

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import torch
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic, quantize_static
 from onnxruntime.transformers.fusion_options import FusionOptions
@@ -55,17 +56,26 @@ from cvguard.training.batching import predict_probs
 from cvguard.training.model import load_model
 
 # int8 settings; export tries `export.int8_presets` in order and keeps the first that passes the gate.
-# "static": activation scales fixed by calibration on training texts (QDQ, MatMuls only, on a graph whose
-# attention is left unfused so its projections are MatMuls). A text's scores then depend on that text alone.
-# "dynamic": activation scales computed at run time over the whole batch tensor, so a text's scores move
-# with whatever else is in its batch (up to 0.08 in probability on the seed test): under `cvguard serve` one
-# client's traffic would change another client's labels. Dynamic presets fail the batch-independence gate
-# and are kept only for comparison (benchmarks/inference.py).
+# "dynamic": onnxruntime's dynamic quantisation computes each activation scale at run time over the whole
+# batch tensor, so a text's scores move with whatever else is in its batch (up to 0.09 in probability on
+# COLD test): under `cvguard serve` one client's traffic would change another client's labels. Such presets
+# fail the batch-independence gate; they are kept for comparison (benchmarks/inference.py).
+# "frozen": the dynamic graph with every run-time scale replaced by the one it would compute over the whole
+# range seen on calibration texts (freeze_activation_scales). Same integer kernels (MatMulInteger, QAttention),
+# so as fast as dynamic, and a text's scores depend on that text alone. The default.
+# "static": onnxruntime's static QDQ quantisation of the MatMuls (attention left unfused so its projections
+# are MatMuls). Batch-independent and the closest to fp32, but slower than fp32 on AVX2 CPUs without VNNI
+# (0.6x in docs/benchmarks.md): available, not a default.
 # Weights per output channel: per-tensor int8 lost 3 points of agreement on the pilot model. On AVX2 without
 # VNNI, U8S8 kernels (int8 weights) sum pairs of u8*s8 products in int16 (VPMADDUBSW), which can saturate;
 # U8U8 (uint8 weights) and 7-bit weights (reduce_range) cannot. `embeddings` (dynamic only): quantise the
 # word-embedding table too. `exclude`: node-name regexes left in fp32.
 INT8_PRESETS = {
+    "frozen_u8_per_channel": {"mode": "frozen", "weight_type": "quint8", "per_channel": True, "reduce_range": False,
+                              "embeddings": True, "exclude": []},
+    "frozen_s8_per_channel_fp32_ffn_out": {"mode": "frozen", "weight_type": "qint8", "per_channel": True,
+                                           "reduce_range": False, "embeddings": False,
+                                           "exclude": [r"layer\.\d+/output/dense/"]},
     "static_s8_per_channel": {"mode": "static", "weight_type": "qint8", "per_channel": True,
                               "reduce_range": False, "exclude": []},
     # The FFN output projection reads GELU outputs, whose outliers dominate an int8 activation scale.
@@ -141,25 +151,61 @@ class Calibration(CalibrationDataReader):
         return {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids)}
 
 
+def freeze_activation_scales(dynamic: Path, fp32: Path, calibration: list[list[int]], target: Path) -> None:
+    """Each DynamicQuantizeLinear of a dynamically quantised graph (uint8 scale and zero point from the tensor in
+    hand) becomes a QuantizeLinear with the scale and zero point that DynamicQuantizeLinear's own formula gives
+    over the range its input took on the calibration texts, run one at a time through the fp32 graph. Values
+    beyond that range saturate, as in any static quantisation."""
+    graph = onnx.load(str(dynamic))
+    names = sorted({node.input[0] for node in graph.graph.node if node.op_type == "DynamicQuantizeLinear"})
+    probe = onnx.load(str(fp32))  # the graph `dynamic` was quantised from: the same tensor names
+    probe.graph.output.extend([onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None) for n in names])
+    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    low, high = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0)  # the range always holds 0, as in DQL
+    for inputs in iter(Calibration(calibration).get_next, None):
+        for name, value in zip(names, session.run(names, inputs)):
+            low[name], high[name] = min(low[name], float(value.min())), max(high[name], float(value.max()))
+    nodes = []
+    for node in graph.graph.node:
+        if node.op_type != "DynamicQuantizeLinear":
+            nodes.append(node)
+            continue
+        x, (quantized, scale_name, zero_name) = node.input[0], node.output
+        scale = (high[x] - low[x]) / 255 or 1.0
+        zero = int(np.clip(round(-low[x] / scale), 0, 255))
+        graph.graph.initializer.extend([onnx.numpy_helper.from_array(np.array(scale, np.float32), scale_name),
+                                        onnx.numpy_helper.from_array(np.array(zero, np.uint8), zero_name)])
+        nodes.append(onnx.helper.make_node("QuantizeLinear", [x, scale_name, zero_name], [quantized],
+                                           name=f"{node.name}_frozen"))
+    del graph.graph.node[:]
+    graph.graph.node.extend(nodes)
+    onnx.save(graph, str(target))
+
+
 def quantize_int8(source: Path, target: Path, preset: dict, calibration: list[list[int]] | None = None) -> None:
-    """source: the fused fp32 graph for dynamic presets, the graph without attention fusion for static ones."""
+    """source: the fused fp32 graph for dynamic and frozen presets, the graph without attention fusion for
+    static ones; calibration: token ids for frozen and static presets."""
     nodes = [node.name for node in onnx.load(str(source), load_external_data=False).graph.node]
     exclude = [n for n in nodes if any(re.search(pattern, n) for pattern in preset["exclude"])]
     weight_type = {"qint8": QuantType.QInt8, "quint8": QuantType.QUInt8}[preset["weight_type"]]
     # shape inference cannot type the outputs of fused (contrib) operators
     extra = {"DefaultTensorType": onnx.TensorProto.FLOAT}
+    if preset["mode"] != "dynamic" and not calibration:
+        raise ValueError(f"{preset['mode']} int8 needs calibration texts (the run's train split is empty)")
     if preset["mode"] == "static":
-        if not calibration:
-            raise ValueError("static int8 needs calibration texts (RUN_DIR's train split is empty)")
         quantize_static(str(source), str(target), Calibration(calibration), quant_format=QuantFormat.QDQ,
                         op_types_to_quantize=["MatMul"], per_channel=preset["per_channel"],
                         reduce_range=preset["reduce_range"], activation_type=QuantType.QUInt8,
                         weight_type=weight_type, nodes_to_exclude=exclude, extra_options=extra)
         return
     op_types = ["MatMul", "Attention"] + (["EmbedLayerNormalization"] if preset["embeddings"] else [])
-    quantize_dynamic(str(source), str(target), weight_type=weight_type, per_channel=preset["per_channel"],
+    dynamic = target.with_name(f"{target.stem}.dynamic.onnx") if preset["mode"] == "frozen" else target
+    quantize_dynamic(str(source), str(dynamic), weight_type=weight_type, per_channel=preset["per_channel"],
                      reduce_range=preset["reduce_range"], nodes_to_exclude=exclude, op_types_to_quantize=op_types,
                      extra_options=extra)
+    if preset["mode"] == "frozen":
+        freeze_activation_scales(dynamic, source, calibration, target)
+        dynamic.unlink()
 
 
 def convert_fp16(source: Path, target: Path) -> None:
@@ -298,12 +344,14 @@ def export(config: RunConfig, out_dir: Path | None = None) -> Manifest:
             unknown = [name for name in ec.int8_presets if name not in INT8_PRESETS]
             if unknown:
                 raise ValueError(f"unknown int8 preset(s) {unknown}; known: {sorted(INT8_PRESETS)}")
+            modes = {INT8_PRESETS[name]["mode"] for name in ec.int8_presets}
             calibration, unfused = [], staging / "unfused_attention.onnx"
-            if any(INT8_PRESETS[name]["mode"] == "static" for name in ec.int8_presets):
-                optimize_fp32(staging / "plain.onnx", unfused, model.config.num_attention_heads,
-                              model.config.hidden_size, fuse_attention=False)
+            if modes - {"dynamic"}:
                 calibration = calibration_rows(run, Classifier.load(staging, variant="fp32", long_texts="truncate"),
                                                ec.calibration_texts)
+            if "static" in modes:
+                optimize_fp32(staging / "plain.onnx", unfused, model.config.num_attention_heads,
+                              model.config.hidden_size, fuse_attention=False)
             tried: list[dict] = []
             for preset_name in ec.int8_presets:
                 preset = INT8_PRESETS[preset_name]

@@ -108,12 +108,17 @@ def test_parity_counts_flipped_flags_per_label_and_macro_f1_change():
     assert gate_failures(parity(reference, reference, thresholds, gold), ExportConfig()) == []
 
 
-def test_dynamic_int8_fails_the_batch_independence_gate_and_static_int8_passes_it(exported, tmp_path):
+def test_dynamic_int8_fails_the_batch_independence_gate_and_frozen_int8_passes_it(exported, tmp_path):
     """Dynamic quantisation scales activations over the whole batch, so a text's scores depend on its
-    neighbours; the calibrated static variant scores each text the same alone or in any batch."""
+    neighbours; the variant with frozen (calibrated) scales scores each text the same alone or in any batch."""
+    import onnx
+
     config, manifest = exported
-    static = manifest.variants["int8"].details
-    assert static["preset"].startswith("static_")
+    frozen = manifest.variants["int8"].details
+    assert frozen["preset"].startswith("frozen_")
+    graph = onnx.load(str(RunDir(config.run_path).artifact / manifest.variants["int8"].file))
+    ops = {node.op_type for node in graph.graph.node}
+    assert "DynamicQuantizeLinear" not in ops and {"QuantizeLinear", "MatMulInteger"} <= ops
     dynamic = dataclasses.replace(config, export=dataclasses.replace(
         config.export, int8_presets=["s8_per_channel"], fp16=False))
     with pytest.warns(UserWarning, match="no int8 preset passed"):
@@ -142,3 +147,12 @@ def test_export_after_a_killed_export_restores_and_replaces_the_artifact(exporte
     (tmp_path / ".artifact.staging-999999999-dead").mkdir()
     export(config, out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["artifact"]
+
+
+def test_static_qdq_preset_is_batch_independent_too(exported, tmp_path):
+    config, _ = exported
+    static = dataclasses.replace(config, export=dataclasses.replace(
+        config.export, int8_presets=["static_s8_per_channel"], fp16=False))
+    manifest = export(static, tmp_path / "artifact")
+    assert manifest.variants["int8"].details["preset"] == "static_s8_per_channel"
+    assert manifest.variants["int8"].details["batch_independence"]["max_abs_prob_diff"] <= 1e-4
