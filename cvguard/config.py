@@ -113,6 +113,7 @@ class ExportConfig:
     # frozen (and static) presets fix activation scales on `calibration_texts` training texts; the dynamic
     # ones (s8_per_channel, ...) make a text's scores depend on its batch and fail the gate.
     int8_presets: list[str] = field(default_factory=lambda: ["frozen_u8_per_channel",
+                                                             "frozen_u8_per_channel_fp32_ffn_out",
                                                              "frozen_s8_per_channel_fp32_ffn_out"])
     calibration_texts: int = 256
     fp16: bool = True  # fp16 variant, the CUDA default

@@ -76,6 +76,9 @@ INT8_PRESETS = {
     "frozen_s8_per_channel_fp32_ffn_out": {"mode": "frozen", "weight_type": "qint8", "per_channel": True,
                                            "reduce_range": False, "embeddings": False,
                                            "exclude": [r"layer\.\d+/output/dense/"]},
+    "frozen_u8_per_channel_fp32_ffn_out": {"mode": "frozen", "weight_type": "quint8", "per_channel": True,
+                                           "reduce_range": False, "embeddings": False,
+                                           "exclude": [r"layer\.\d+/output/dense/"]},
     "static_s8_per_channel": {"mode": "static", "weight_type": "qint8", "per_channel": True,
                               "reduce_range": False, "exclude": []},
     # The FFN output projection reads GELU outputs, whose outliers dominate an int8 activation scale.
