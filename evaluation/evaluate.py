@@ -69,7 +69,7 @@ def report_blocks(rows: list[dict], test_only: list[str]) -> dict:
         blocks[source.name] = {"title": f"{source.display_name}: test-only suite",
                                "sources": [source.name], "authored": False}
     for source in (s for s in present if s.authored):
-        blocks[source.name] = {"title": f"Authored {source.display_name} (written by this project, not public data)",
+        blocks[source.name] = {"title": f"{source.display_name}: written by this project, not public data",
                                "sources": [source.name], "authored": True}
     for block in blocks.values():
         block["idx"] = [i for i, r in enumerate(rows) if r["source"] in block["sources"]]
