@@ -140,7 +140,7 @@ def optimize_fp32(source: Path, target: Path, num_heads: int, hidden_size: int, 
     return {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
 
 
-class Calibration(CalibrationDataReader):
+class CalibrationTexts(CalibrationDataReader):
     """One text at a time, unpadded, as the runtime would tokenise it: the activation ranges of real input."""
 
     def __init__(self, rows: list[list[int]]):
@@ -165,7 +165,7 @@ def freeze_activation_scales(dynamic: Path, fp32: Path, calibration: list[list[i
     probe.graph.output.extend([onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None) for n in names])
     session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
     low, high = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0)  # the range always holds 0, as in DQL
-    for inputs in iter(Calibration(calibration).get_next, None):
+    for inputs in iter(CalibrationTexts(calibration).get_next, None):
         for name, value in zip(names, session.run(names, inputs)):
             low[name], high[name] = min(low[name], float(value.min())), max(high[name], float(value.max()))
     nodes = []
@@ -196,7 +196,7 @@ def quantize_int8(source: Path, target: Path, preset: dict, calibration: list[li
     if preset["mode"] != "dynamic" and not calibration:
         raise ValueError(f"{preset['mode']} int8 needs calibration texts (the run's train split is empty)")
     if preset["mode"] == "static":
-        quantize_static(str(source), str(target), Calibration(calibration), quant_format=QuantFormat.QDQ,
+        quantize_static(str(source), str(target), CalibrationTexts(calibration), quant_format=QuantFormat.QDQ,
                         op_types_to_quantize=["MatMul"], per_channel=preset["per_channel"],
                         reduce_range=preset["reduce_range"], activation_type=QuantType.QUInt8,
                         weight_type=weight_type, nodes_to_exclude=exclude, extra_options=extra)
