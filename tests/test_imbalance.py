@@ -1,6 +1,7 @@
 """Imbalance: per-label positive weights from the config, and what they do to the loss."""
 
 import numpy as np
+import pyarrow as pa
 import pytest
 import torch
 import torch.nn.functional as F
@@ -8,7 +9,7 @@ import torch.nn.functional as F
 from cvguard.config import load_config
 from cvguard.taxonomy import UNKNOWN
 from cvguard.training.model import masked_bce_loss
-from cvguard.training.train import positive_weights, repeat_sources
+from cvguard.training.train import positive_weights, repeat_index
 
 LABELS = ["violent", "insult", "threat", "privacy"]
 U = UNKNOWN
@@ -53,10 +54,11 @@ def test_pos_weight_multiplies_only_the_positive_term_of_the_masked_bce():
 
 def test_source_repeats_oversample_a_source_in_place_and_reject_bad_settings():
     rows = [{"source": "cold", "text": "a"}, {"source": "seed", "text": "b"}, {"source": "cold", "text": "c"}]
+    sources = pa.array([r["source"] for r in rows], pa.string())
     repeats = load_config(None, ["train.source_repeats={seed: 3}"]).train.source_repeats
-    assert [r["text"] for r in repeat_sources(rows, repeats)] == ["a", "b", "b", "b", "c"]
-    assert repeat_sources(rows, {}) == rows
+    assert [rows[i]["text"] for i in repeat_index(sources, repeats)] == ["a", "b", "b", "b", "c"]
+    assert repeat_index(sources, {}).tolist() == [0, 1, 2]
     with pytest.raises(ValueError, match="whole numbers >= 1"):
-        repeat_sources(rows, {"seed": 0})
+        repeat_index(sources, {"seed": 0})
     with pytest.raises(ValueError, match=r"no training rows: \['toxicn'\]"):
-        repeat_sources(rows, {"toxicn": 2})
+        repeat_index(sources, {"toxicn": 2})

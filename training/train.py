@@ -93,13 +93,6 @@ def repeat_index(sources: pa.Array | pa.ChunkedArray, repeats: dict[str, int]) -
     return np.repeat(np.arange(len(sources)), counts)
 
 
-def repeat_sources(rows: list[dict], repeats: dict[str, int]) -> list[dict]:
-    """repeat_index for rows held as dicts."""
-    if not repeats:
-        return rows
-    return [rows[i] for i in repeat_index(pa.array([row.get("source") for row in rows], pa.string()), repeats)]
-
-
 def save_checkpoint(path: Path, state: dict) -> None:
     atomic_write(path, lambda f: torch.save(state, f))  # a kill mid-write leaves the previous checkpoint intact
 
