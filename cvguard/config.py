@@ -50,6 +50,11 @@ class ModelConfig:
     # Undo evasive spellings before tokenising (cvguard/normalize.py): full-width, traditional, 傻*逼 ...
     # Saved with the model and the artifact, so the runtime normalises exactly as training did.
     normalize: bool = False
+    # Texts over max_length tokens: "window" scores overlapping windows and keeps the max per label;
+    # "truncate" scores the first max_length tokens. Saved with the model, so evaluation, the thresholds,
+    # the export's parity gate and the artifact all score long texts the same way (cvguard/windows.py).
+    long_texts: str = "window"
+    window_stride: int = 0  # tokens between window starts, 0 = half a window
 
 
 @dataclass
@@ -124,10 +129,6 @@ class ExportConfig:
     max_prob_diff: float = 1.0  # max |Δprob| is always reported; 1.0 = not gated
     # Every variant: each parity text alone vs inside mixed batches; more than this, or a flipped flag, fails.
     max_batch_prob_diff: float = 1e-4
-    # Texts over max_length tokens: "window" scores overlapping windows and keeps the max per label;
-    # "truncate" scores the first max_length tokens. Recorded in the manifest; the runtime can override.
-    long_texts: str = "window"
-    window_stride: int = 0  # tokens between window starts, 0 = half a window
 
 
 @dataclass

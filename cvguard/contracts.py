@@ -46,7 +46,11 @@ MHC = Source("mhc", "MHC-Mandarin (HateCheck)", "MHC-Mandarin",
              "https://github.com/rewire-online/multilingual-hatecheck", "CC BY 4.0", test_only=True)
 SEED = Source("seed", "seed corpus (authored)", "seed", "bundled with cvguard (data/seed/)", "Apache-2.0",
               authored=True)
-SOURCES: dict[str, Source] = {s.name: s for s in (COLD, TOXICN, MHC, SEED)}
+THREADS = Source("threads", "incident threads (authored)", "threads", "bundled with cvguard (data/threads/)",
+                 "Apache-2.0", authored=True)
+COUNTERFACTUAL = Source("counterfactual", "counterfactual triples (authored)", "counterfactual",
+                        "bundled with cvguard (data/counterfactual/)", "Apache-2.0", authored=True)
+SOURCES: dict[str, Source] = {s.name: s for s in (COLD, TOXICN, MHC, SEED, THREADS, COUNTERFACTUAL)}
 
 
 def get_source(name: str) -> Source:
@@ -199,6 +203,10 @@ class ModelSettings:
     normalize: bool = False  # texts go through cvguard.normalize before tokenising
     base_model: str = ""
     revision: str = ""  # the Hub revision the base model was pinned to ("" = the default branch)
+    # How texts over max_length tokens are scored (cvguard/windows.py). Checkpoints from before this setting
+    # were evaluated with truncation, hence the default.
+    long_texts: str = "truncate"
+    window_stride: int = 0  # 0 = half a window
 
     @classmethod
     def from_dict(cls, values: dict | None) -> ModelSettings:
@@ -332,6 +340,9 @@ class LabelMetrics:
     flag_rate: float | None
     roc_auc: float | None
     pr_auc: float | None
+    # The best recall at any threshold where precision is at least 0.70: ranking quality at a usable
+    # operating point, read off the test curve (not a deployable threshold; those come from dev).
+    recall_at_precision_70: float | None = None
 
 
 @dataclass
@@ -487,6 +498,9 @@ class LabelVerdict:
     support: int
     recall: float | None
     recall_ci: CI
+    # The block it was judged on: the verdict's block, or, for a label with too few positives there (the six
+    # categories COLD and ToxiCN leave unknown), the next block that has enough, the incident threads first.
+    block: str = ""
 
 
 @dataclass

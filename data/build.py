@@ -19,8 +19,9 @@ def hold_out_dev(examples: list[dict], dev_fraction: float) -> None:
     positive for and by its subset (a seed hard negative's category, a COLD topic). A plain hash split of
     the seed corpus's ~300 themes once left three categories without a dev positive to tune a threshold on."""
     units = defaultdict(list)
+    presplit = {ex["source"] for ex in examples if ex["split"] == "dev"}  # sources that bring their own dev
     for ex in examples:
-        if ex["split"] == "train":
+        if ex["split"] == "train" and ex["source"] not in presplit:
             units[(ex["source"], ex.get("theme") or ex["text"])].append(ex)
     strata = defaultdict(list)
     for (source, key), rows in units.items():

@@ -14,7 +14,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from cvguard.contracts import COLD, MHC, SEED, TOXICN, get_source
+from cvguard.contracts import COLD, COUNTERFACTUAL, MHC, SEED, THREADS, TOXICN, Source, get_source
 from cvguard.io import InputError, decode_text, read_csv, read_jsonl_lines
 from cvguard.taxonomy import load_taxonomy
 
@@ -186,8 +186,9 @@ def read_mhc(folder: Path) -> list[dict]:
 
 # --- seed (authored, fully labelled) --------------------------------------------------
 
-def default_seed_folder() -> Path:
-    return Path(str(resources.files("cvguard.data") / SEED.folder))
+def bundled_folder(source: Source) -> Path:
+    """Where an authored corpus ships inside the package (data/seed/, data/threads/)."""
+    return Path(str(resources.files("cvguard.data") / source.folder))
 
 
 def checked_labels(path, row_no, labels) -> dict:
@@ -207,7 +208,8 @@ def checked_labels(path, row_no, labels) -> dict:
     return labels
 
 
-def read_seed(folder: Path) -> list[dict]:
+def read_seed(folder: Path, source: Source = SEED) -> list[dict]:
+    """A corpus in the seed schema (train.jsonl, test.jsonl): the seed corpus, the counterfactual triples."""
     tax = load_taxonomy()
     examples = []
     for split in ("train", "test"):
@@ -228,19 +230,49 @@ def read_seed(folder: Path) -> list[dict]:
             if row.get("hard_negative_for"):
                 subset = f"hard_negative:{row['hard_negative_for']}"
             examples.append(dict(text=_text_field(path, row_no, row, "text"), labels=labels,
-                                 groups=list(groups), source=SEED.name, split=split, subset=subset,
+                                 groups=list(groups), source=source.name, split=split, subset=subset,
                                  theme=row.get("theme", "")))
     return examples
 
 
-READERS = {COLD.name: read_cold, TOXICN.name: read_toxicn, MHC.name: read_mhc, SEED.name: read_seed}
+# --- incident threads (authored, fully labelled, split by incident) -------------------------------------
+
+THREAD_SPLIT = {"train": "train", "dev": "dev", "eval": "test"}  # the corpus's eval incidents are the test split
+ATTRIBUTE_GROUP = {"minor": "minors", "elderly": "elderly", "disabled": "disability"}
+
+
+def read_threads(folder: Path) -> list[dict]:
+    """data/threads/threads.jsonl (built by cvguard.data.incidents). Its dev incidents stay dev: hold_out_dev
+    leaves a source alone that brings its own dev split, so no incident straddles train and dev."""
+    path = folder / "threads.jsonl"
+    if not path.is_file():
+        raise DataError(path, None, "file not found; build it with `python -m cvguard.data.incidents`")
+    examples = []
+    for row_no, row in read_jsonl_lines(path):
+        if not isinstance(row, dict):
+            raise DataError(path, row_no, f"expected a JSON object, got {type(row).__name__}")
+        labels = checked_labels(path, row_no, row.get("labels"))
+        if row.get("split") not in THREAD_SPLIT:
+            raise DataError(path, row_no, f"split must be one of {sorted(THREAD_SPLIT)}, got {row.get('split')!r}")
+        attributes = row.get("target_attributes") or []
+        if not isinstance(attributes, list) or set(attributes) - set(ATTRIBUTE_GROUP):
+            raise DataError(path, row_no, f"target_attributes must be a list from {sorted(ATTRIBUTE_GROUP)}")
+        examples.append(dict(text=_text_field(path, row_no, row, "text"), labels=labels,
+                             groups=["individual", *(ATTRIBUTE_GROUP[a] for a in attributes)], source=THREADS.name,
+                             split=THREAD_SPLIT[row["split"]], subset=row.get("kind", ""),
+                             theme=row.get("incident", "")))
+    return examples
+
+
+READERS = {COLD.name: read_cold, TOXICN.name: read_toxicn, MHC.name: read_mhc, SEED.name: read_seed,
+           THREADS.name: read_threads, COUNTERFACTUAL.name: lambda folder: read_seed(folder, COUNTERFACTUAL)}
 
 
 def source_folder(name: str, paths: dict[str, str], data_root: str) -> Path:
     if name in paths:
         return Path(paths[name])
-    if name == SEED.name:
-        return default_seed_folder()
+    if get_source(name).authored:
+        return bundled_folder(get_source(name))
     return Path(data_root) / get_source(name).folder
 
 

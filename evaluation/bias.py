@@ -10,7 +10,7 @@
 
 import numpy as np
 
-from cvguard.contracts import COLD, MHC, TOXICN
+from cvguard.contracts import COLD, COUNTERFACTUAL, MHC, THREADS, TOXICN
 from cvguard.evaluation.metrics import auc, confusion_cis, rate_with_ci
 from cvguard.taxonomy import UNKNOWN, load_taxonomy
 
@@ -26,10 +26,17 @@ COUNTER_SPEECH = {
     (MHC.name, "counter_ref_nh"): "refers to hate to denounce it",
     # ToxiCN labels these toxic and we leave them unknown (data/README.md); the rate is shown, not judged.
     (TOXICN.name, "reporting"): "relays hate to criticise it (ToxiCN reporting; labels unknown)",
+    (THREADS.name, "counter_speech"): "rebukes a pile-on (incident threads)",
+    (THREADS.name, "quotation"): "quotes abuse to condemn or report it (incident threads)",
+    (THREADS.name, "reporting"): "reports or debunks a rumour (incident threads)",
+    (THREADS.name, "criticism"): "criticises conduct, not the person (incident threads)",
+    (THREADS.name, "banter"): "banter between friends (incident threads)",
+    (COUNTERFACTUAL.name, "counter_speech"): "rejects a prejudice, often quoting it (counterfactual triples)",
 }
 IDENTITY_MENTIONS = {
     (MHC.name, "ident_neutral_nh"): "neutral identity mention",
     (MHC.name, "ident_pos_nh"): "positive identity mention",
+    (COUNTERFACTUAL.name, "identity_mention"): "neutral mention of the attacked group (counterfactual triples)",
 }
 
 

@@ -13,6 +13,7 @@ from cvguard.config import RunConfig, load_config
 from cvguard.contracts import (
     EVAL_SPLITS,
     MODEL_NAME,
+    THREADS,
     EvaluationResults,
     GroupGap,
     LabelVerdict,
@@ -80,18 +81,22 @@ def verdict(result: ModelResult, labels: list[str], min_support: int) -> Verdict
     """The top of the report: does each label reach its recall target on test, and which groups are treated
     most unequally. Judged on public data when there is any, else on the authored corpus (and said so)."""
     blocks = result.blocks
-    authored = [name for name, block in blocks.items() if block.authored]
+    # Authored: the incident threads (evaluation incidents written apart from training) before a templated corpus.
+    authored = sorted((name for name, block in blocks.items() if block.authored), key=lambda n: n != THREADS.name)
     name = "public" if "public" in blocks else authored[0] if authored else next(iter(blocks))
+    order = [name, *(b for b in authored if b != name), *(b for b in blocks if b != name and b not in authored)]
     status = {}
     for label in labels:
-        m = blocks[name].labels.get(label)
+        judged = next((b for b in order if blocks[b].labels.get(label) and
+                       blocks[b].labels[label].support >= min_support), name)
+        m = blocks[judged].labels.get(label)
         target = result.thresholds[label].target_recall
         if m is None or m.support < min_support:
             state = "too_few"
         else:
             state = "meets" if m.recall >= target else "below"
         status[label] = LabelVerdict(target, state, m.support if m else 0, m.recall if m else None,
-                                     m.recall_ci if m else None)
+                                     m.recall_ci if m else None, judged)
     gaps = [GroupGap(source, get_source(source).authored, rate, **dataclasses.asdict(bias.gap(rate)))
             for source, bias in result.bias.items() if bias for rate in ("fpr", "fnr") if bias.gap(rate)]
     gaps.sort(key=lambda g: (g.authored, -g.gap))

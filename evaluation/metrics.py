@@ -137,7 +137,17 @@ def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float, resamples: in
         "flag_rate": float(pred.mean()) if len(y) else None,
         "roc_auc": auc(y, p),
         "pr_auc": average_precision(y, p),
+        "recall_at_precision_70": recall_at_precision(y, p, 0.70),
     }
+
+
+def recall_at_precision(y: np.ndarray, p: np.ndarray, min_precision: float) -> float | None:
+    """The highest recall among thresholds whose precision is at least min_precision (0 if none reaches it)."""
+    if not 0 < y.sum() < len(y):
+        return None
+    precision, recall, _ = precision_recall_curve(y, p)
+    reaching = recall[precision >= min_precision]
+    return float(reaching.max()) if len(reaching) else 0.0
 
 
 def known_columns(labels: list[str], y: np.ndarray, probs: np.ndarray):

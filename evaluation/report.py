@@ -17,7 +17,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from cvguard.config import EvalConfig
-from cvguard.contracts import EvaluationResults, ModelResult, RunDir, get_source
+from cvguard.contracts import SOURCES, THREADS, EvaluationResults, ModelResult, RunDir, get_source
 from cvguard.evaluation.bias import ordered_groups
 from cvguard.io import atomic_write_text
 from cvguard.taxonomy import load_taxonomy
@@ -277,12 +277,14 @@ def verdict_section(results: EvaluationResults, labels: list[str]) -> list[tuple
     for label in labels:
         for model in models:
             s = results[model].verdict.labels[label]
-            m = results[model].blocks[v.block].labels.get(label)
+            judged = s.block or v.block
+            m = results[model].blocks[judged].labels.get(label)
             text, cls = STATUS[s.status]
-            rows.append([label_name(label), pct(s.target), str(s.support), model,
+            rows.append([label_name(label), source_name(judged) if judged in SOURCES else judged,
+                         pct(s.target), str(s.support), model,
                          pct_ci(s.recall, s.recall_ci), pct_ci(m and m.precision, m and m.precision_ci),
                          (text, cls)])
-    page.append(("table", "verdict-table", ["label", "recall target", "test positives", "model",
+    page.append(("table", "verdict-table", ["label", "judged on", "recall target", "test positives", "model",
                                             "recall (95% CI)", "precision (95% CI)", "status"], rows))
     rows = []
     for g in v.largest_gaps:
@@ -315,7 +317,11 @@ def block_section(results: EvaluationResults, block: str, labels: list[str]) -> 
     models = [m for m in ordered_models(results) if block in results[m].blocks]
     info = results[models[0]].blocks[block]
     page = [("h2", info.title, f"block-{block}", "authored" if info.authored else "")]
-    if info.authored:
+    if info.sources == [THREADS.name]:
+        page.append(("note", "Authored incident threads: the evaluation incidents were written apart from the "
+                             "training incidents (other people, places and stories) and are never trained on. "
+                             "Kept apart from public-data results."))
+    elif info.authored:
         page.append(("note", "Authored data: written by this project to cover every category; kept apart from "
                              "public-data results and not comparable with them."))
     rows = []
@@ -323,16 +329,17 @@ def block_section(results: EvaluationResults, block: str, labels: list[str]) -> 
         for model in models:
             m = results[model].blocks[block].labels.get(label)
             if m is None:
-                rows.append([label_name(label), model, "0", "0", "–", "–", "–", "–",
+                rows.append([label_name(label), model, "0", "0", "–", "–", "–", "–", "–",
                              ("no labelled rows", "warn")])
                 continue
             note = ("too little data", "warn") if m.low_support else ""
             rows.append([label_name(label), model, str(m.n), str(m.support),
                          pct_ci(m.precision, m.precision_ci), pct_ci(m.recall, m.recall_ci),
-                         pct(m.f1), num(m.pr_auc), note])
-    page += [("p", f"{info.n} test rows. Per label at the dev-chosen thresholds."),
+                         pct(m.f1), num(m.pr_auc), pct(m.recall_at_precision_70), note])
+    page += [("p", f"{info.n} test rows. Per label at the dev-chosen thresholds; the last column is read off "
+                   "the test precision-recall curve (the best recall where precision is at least 0.70)."),
              ("table", f"labels-{block}", ["label", "model", "n", "positives", "precision (95% CI)",
-                                           "recall (95% CI)", "F1", "PR-AUC", "note"], rows),
+                                           "recall (95% CI)", "F1", "PR-AUC", "recall at P≥0.70", "note"], rows),
              ("figure", f"recall-{block}", lambda: recall_bars(results, block, labels),
               "Test recall per label with 95% CIs; dashed: the recall target. Pale hatched bars: too few positives."),
              ("figure", f"pr-{block}", lambda: pr_curves(results, block, labels),

@@ -7,7 +7,7 @@ without importing fastapi, onnxruntime or torch.
 
 from dataclasses import dataclass, fields
 
-LONG_TEXT_MODES = ("window", "truncate")
+from cvguard.windows import LONG_TEXT_MODES  # noqa: F401 (the runtime and the CLI take it from here)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from cvguard.contracts import ARTIFACT_TOKENIZER, Manifest
 from cvguard.export.options import LONG_TEXT_MODES, RuntimeOptions, TextLimits, validate_texts
 from cvguard.io import sha256_of  # noqa: F401 (export and the benchmarks take it from here too)
 from cvguard.normalize import normalize_text
+from cvguard.windows import default_window_stride, split_windows
 
 
 class ArtifactError(ValueError):
@@ -47,24 +48,6 @@ def verified_file(folder: Path, name: str, sha256: str | None) -> Path:
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
-
-
-def default_window_stride(max_length: int) -> int:
-    """Half a window: every token is seen in two windows, away from a window edge in one of them."""
-    return max(1, (max_length - 2) // 2)  # 2: room for the two special tokens
-
-
-def split_windows(ids: list[int], special: list[int], max_length: int, stride: int) -> list[list[int]]:
-    """Overlapping windows of at most max_length tokens, each keeping the leading and trailing special
-    tokens ([CLS] ... [SEP], <s> ... </s>); the last window ends at the end of the text."""
-    if len(ids) <= max_length:
-        return [ids]
-    head = next(i for i, s in enumerate(special) if not s)
-    tail = next(i for i, s in enumerate(reversed(special)) if not s)
-    body = ids[head:len(ids) - tail]
-    size = max_length - head - tail
-    starts = list(range(0, len(body) - size, stride)) + [len(body) - size]
-    return [ids[:head] + body[s:s + size] + ids[len(ids) - tail:] for s in starts]
 
 
 class Classifier:

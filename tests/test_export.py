@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import SAFE_TEXTS, VIOLENT_TEXTS, make_run
 
-from cvguard.contracts import ARTIFACT_TOKENIZER, MANIFEST_FILE, Manifest, RunDir
+from cvguard.contracts import ARTIFACT_TOKENIZER, MANIFEST_FILE, SEED, Manifest, RunDir
 from cvguard.export.onnx_export import ParityError, export, gate_failures, parity
 from cvguard.export.runtime import Classifier, sha256_of
 
@@ -156,3 +156,27 @@ def test_static_qdq_preset_is_batch_independent_too(exported, tmp_path):
     manifest = export(static, tmp_path / "artifact")
     assert manifest.variants["int8"].details["preset"] == "static_s8_per_channel"
     assert manifest.variants["int8"].details["batch_independence"]["max_abs_prob_diff"] <= 1e-4
+
+
+def test_evaluation_and_runtime_give_a_long_text_the_same_probability(tmp_path, tiny_model_dir):
+    """The model's long-text mode (windows) is used by evaluation, so thresholds and the parity gate see the
+    scores the artifact serves: a text three windows long gets the same probability from both."""
+    from cvguard.evaluation.evaluate import evaluate, predict_with_checkpoint
+    from cvguard.io import write_jsonl
+
+    config = make_run(tmp_path / "run", tiny_model_dir, max_length=16,
+                      overrides=["export.quantize=false", "export.fp16=false"])
+    run = RunDir(config.run_path)
+    long_text = "".join(VIOLENT_TEXTS[3:5] + SAFE_TEXTS[:2] + VIOLENT_TEXTS[:2])  # ~50 characters = tokens
+    for split in ("dev", "test"):
+        rows = [{**row, "source": SEED.name, "subset": ""} for row in run.read_split(split)]
+        write_jsonl(run.split(split), rows + [{**rows[0], "id": "long", "text": long_text}] * (split == "test"))
+    predict_with_checkpoint(config)
+    evaluate(config)
+    manifest = export(config)
+    assert manifest.long_texts == "window"
+    evaluated = run.load_predictions("cvguard", "test")[-1]
+    served = Classifier.load(run.artifact, variant="fp32").predict_proba([long_text])[0]
+    np.testing.assert_allclose(served, evaluated, atol=1e-5)
+    first_window_only = Classifier.load(run.artifact, variant="fp32", long_texts="truncate").predict_proba([long_text])
+    assert np.abs(first_window_only[0] - evaluated).max() > 1e-4  # the later windows changed the score

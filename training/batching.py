@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from cvguard.normalize import normalize_text
 from cvguard.training.model import settings_of
+from cvguard.windows import default_window_stride, split_windows
 
 
 def encode_texts(tokenizer, texts: list[str], max_length: int, normalize: bool = False) -> list[list[int]]:
@@ -70,13 +71,30 @@ def predict_probs(model, tokenizer, texts: list[str], batch_size: int = 64, devi
     normalised as the model's own settings say, so training, evaluation and export all score alike."""
     model.eval()
     settings = settings_of(model)
-    encoded = encode_texts(tokenizer, texts, settings.max_length, settings.normalize)
+    encoded, owner = encode_for_scoring(tokenizer, texts, settings)
     order = np.argsort([len(ids) for ids in encoded], kind="stable")
-    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    logits = np.full((len(texts), model.config.num_labels), -np.inf, dtype=np.float32)
     starts = range(0, len(order), batch_size)
     for start in tqdm(starts, desc="predict", disable=not progress, leave=False):
         idx = order[start:start + batch_size]
         batch = collate([encoded[i] for i in idx], tokenizer.pad_token_id)
-        logits = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)).logits
-        out[idx] = torch.sigmoid(logits.float()).cpu().numpy()
-    return out
+        out = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)).logits
+        # a text's score is the max over its windows, as in the runtime (sigmoid is monotonic)
+        np.maximum.at(logits, owner[idx], out.float().cpu().numpy())
+    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
+
+def encode_for_scoring(tokenizer, texts: list[str], settings) -> tuple[list[list[int]], np.ndarray]:
+    """Token id rows to score and, per row, the index of its text: one row per text when truncating, one
+    per window (cvguard/windows.py) when the model scores long texts by windows, exactly as the runtime."""
+    if settings.long_texts == "truncate":
+        return encode_texts(tokenizer, texts, settings.max_length, settings.normalize), np.arange(len(texts))
+    texts = [normalize_text(t) for t in texts] if settings.normalize else list(texts)
+    encodings = tokenizer(texts, truncation=False, return_special_tokens_mask=True, verbose=False)
+    rows, owner = [], []
+    for i, (ids, special) in enumerate(zip(encodings["input_ids"], encodings["special_tokens_mask"])):
+        windows = split_windows(ids, special, settings.max_length, settings.window_stride
+                                or default_window_stride(settings.max_length))
+        rows.extend(windows)
+        owner.extend([i] * len(windows))
+    return rows, np.array(owner, dtype=np.int64)

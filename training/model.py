@@ -18,6 +18,7 @@ from cvguard.config import ModelConfig
 from cvguard.contracts import MODEL_CARD_FILE, ModelSettings
 from cvguard.io import replace_dir, staging_dir
 from cvguard.taxonomy import UNKNOWN
+from cvguard.windows import LONG_TEXT_MODES, default_window_stride
 
 
 def masked_bce_loss(logits: torch.Tensor, labels: torch.Tensor, pos_weight: torch.Tensor | None = None):
@@ -46,8 +47,13 @@ def build_model(config: ModelConfig, labels: list[str]):
     finally:
         hf_logging.set_verbosity(previous)
     tokenizer = AutoTokenizer.from_pretrained(config.model_name_or_path, **hub)
+    if config.long_texts not in LONG_TEXT_MODES:
+        raise ValueError(f"model.long_texts must be one of {LONG_TEXT_MODES}, got {config.long_texts!r}")
     model.config.cvguard = ModelSettings(max_length=config.max_length, normalize=config.normalize,
-                                         base_model=config.model_name_or_path, revision=config.revision).to_dict()
+                                         base_model=config.model_name_or_path, revision=config.revision,
+                                         long_texts=config.long_texts,
+                                         window_stride=config.window_stride or default_window_stride(config.max_length),
+                                         ).to_dict()
     fresh = set(info["missing_keys"])
     pooler = getattr(model.base_model, "pooler", None)
     prefix = f"{model.base_model_prefix}.pooler."
