@@ -1,0 +1,45 @@
+"""The counterfactual triples (data/counterfactual/): built files current, triples whole, errors by line."""
+
+import json
+
+import pytest
+
+from cvguard.contracts import COUNTERFACTUAL
+from cvguard.data.counterfactual import build, parse_source
+from cvguard.data.sources import bundled_folder, read_source
+from cvguard.io import InputError
+
+FOLDER = bundled_folder(COUNTERFACTUAL)
+
+
+def test_jsonl_is_rebuilt_exactly_from_the_sources():
+    for split, rows in build(FOLDER).items():
+        lines = (FOLDER / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+        assert [json.loads(line) for line in lines] == rows
+
+
+def test_each_triple_is_an_attack_a_counter_and_a_neutral_mention_of_one_group_in_one_split():
+    examples = read_source(COUNTERFACTUAL.name, FOLDER)
+    by_theme: dict[str, list[dict]] = {}
+    for ex in examples:
+        by_theme.setdefault(ex["theme"], []).append(ex)
+    assert len(by_theme) >= 150
+    for rows in by_theme.values():
+        assert [r["subset"] for r in rows] == ["positive", "counter_speech", "identity_mention"]
+        assert [r["labels"]["violent"] for r in rows] == [1, 0, 0]
+        assert rows[0]["labels"]["discrimination"] == 1
+        assert len({r["split"] for r in rows}) == 1 and len({tuple(r["groups"]) for r in rows}) == 1
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("region | counter | - | 别地域黑", "line 1: form 'counter' out of order: expected 'attack'"),
+    ("planet | attack | discrimination | 火星人都坏", "line 1: unknown group 'planet'"),
+    ("region | attack | - | 都是骗子", "line 1: an attack carries its categories"),
+    ("region | attack | discrimination | 都是骗子\ngender | counter | - | 别这样", "line 2: group 'gender' differs"),
+    ("region | attack | discrimination | 都是骗子\nregion | counter | - | 别这样", "the last triple is incomplete"),
+])
+def test_a_bad_line_is_named(tmp_path, text, problem):
+    source = tmp_path / "bad.txt"
+    source.write_text(text + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=problem):
+        parse_source(source)
