@@ -155,6 +155,13 @@ def cmd_serve(args):
     serve(args.artifact, from_args(RuntimeOptions, args), from_args(ServeOptions, args))
 
 
+# What `cvguard run` shows a newcomer at the end: everyday replies, criticism and counter-speech that must stay
+# unflagged, and one attack per kind of cyber violence.
+DEMO_TEXTS = ["好的", "谢谢老师，辛苦了", "今天天气不错", "这家店上菜太慢了，希望能改进一下",
+              "事情还没查清楚，大家别急着网暴她", "你这个废物去死吧", "听说她早就出轨了，懂的都懂",
+              "他电话138****5521，住幸福小区3栋，大家去问候一下", "等着，我知道你孩子在哪上学"]
+
+
 def cmd_run(args):
     """The main job: data -> train -> baseline -> evaluate -> export -> predict."""
     from cvguard.io import write_jsonl
@@ -169,11 +176,10 @@ def cmd_run(args):
     from cvguard.export.runtime import Classifier
 
     run = RunDir(_config(args).run_path)
-    rows = run.read_split("test")[:20]
-    results = Classifier.load(run.artifact).predict([r["text"] for r in rows])
-    write_jsonl(run.sample_predictions, results)
-    for result in results[:5]:
-        print(f"{result['labels'] or ['-']}  {result['text'][:60]}")
+    classifier = Classifier.load(run.artifact)
+    write_jsonl(run.sample_predictions, classifier.predict([r["text"] for r in run.read_split("test")[:20]]))
+    for result in classifier.predict(DEMO_TEXTS):
+        print(f"{', '.join(result['labels']) or '-':<40}  {result['text']}")
     print(f"done: see {run.report_html} and {run.artifact}")
 
 

@@ -23,10 +23,11 @@ LIMITATIONS = """\
 - **Counter-speech and quotation.** Texts that quote or rebuke abuse are flagged far more often than neutral
   text (figures below, where the test data has such rows). Route flagged counter-speech to review.
 - **Evasion.** Pinyin, homophone and split-character spellings are caught less often than plain abuse.
-- **Authored data.** Where a category has positives only in the project's authored corpus, its figures come
-  from text written in the same way as the training rows and overstate what to expect on real traffic.
+- **Authored data.** Six of the seven categories have positives only in the project's authored corpora. The
+  incident threads' evaluation incidents were written apart from the training incidents, by other writers,
+  but by the same project and to the same guideline: expect lower figures on real traffic.
 - **Person-directed pile-ons.** The public training data (COLD, ToxiCN) is mostly abuse of groups; attacks on
-  one individual inside a comment thread are under-represented."""
+  one individual inside a comment thread come from the authored incident threads alone."""
 
 
 def _pct(value, ci=None) -> str:
