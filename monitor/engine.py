@@ -102,13 +102,12 @@ class Result:
 
 
 class Monitor:
-    def __init__(self, classifier, store: Store, config: MonitorConfig, announce=None):
+    def __init__(self, classifier, store: Store, config: MonitorConfig, announce=None, artifact: dict | None = None):
+        """classifier: a runtime Classifier (or anything with its labels, thresholds and predict_proba, given
+        with `artifact`, what evidence records say scored the events)."""
         self.classifier, self.store, self.config = classifier, store, config
         self.announce = announce or (lambda alert: None)
-        manifest = classifier.manifest
-        self.artifact = {"id": _manifest_id(classifier), "variant": classifier.variant,
-                         "sha256": manifest.variants[classifier.variant].sha256 if classifier.variant else None,
-                         "thresholds": manifest.thresholds}
+        self.artifact = artifact or artifact_info(classifier)
         self.chain = Chain(store)
         self.span = config.longest_window_minutes * 60
         self.rebuild()
@@ -411,6 +410,10 @@ def _categories(members) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _manifest_id(classifier) -> str:
-    """The artifact's id: the sha256 of its manifest as canonical JSON; the manifest lists every file's sha256."""
-    return hashlib.sha256(dumps(classifier.manifest.to_dict()).encode("utf-8")).hexdigest()
+def artifact_info(classifier) -> dict:
+    """What evidence records say about the model: the artifact's id (the sha256 of its manifest as canonical
+    JSON; the manifest lists every file's sha256), the variant, its file's sha256 and the thresholds."""
+    manifest = classifier.manifest
+    return {"id": hashlib.sha256(dumps(manifest.to_dict()).encode("utf-8")).hexdigest(), "variant": classifier.variant,
+            "sha256": manifest.variants[classifier.variant].sha256 if classifier.variant else None,
+            "thresholds": manifest.thresholds}

@@ -1,7 +1,8 @@
 """Detectors for personal data posted in a comment: the "feature database" of doxxing (人肉) that the model
 should not have to learn from a few hundred examples.
 
-Each finding is a dict: `kind` (id_number | mobile | bank_card | plate | address | school), `text` (the span as
+Each finding is a dict: `kind` (id_number | mobile | bank_card | plate | landline | email | address | school),
+`text` (the span as
 posted), `start`, `end`, and `status`:
 
 - `valid`: a complete number that passes its check (ID: GB 11643 checksum and a real date; bank card: Luhn;
@@ -10,8 +11,10 @@ posted), `start`, `end`, and `status`:
   doxxing, so it counts;
 - `invalid_checksum`: a complete number that fails its check, i.e. made up; reported, but it raises nothing.
 
-Addresses and schools count only next to a person: within `PERSON_CUE_CHARS` characters of a pronoun, a
-"lives / studies at" verb or a masked name (曹x兵, 孔某). A shop's address in an advert has no such cue.
+Addresses count when specific enough to find someone by (a building or door number: 11栋1802, xx花园 12栋,
+xx路32号), schools when named (no 某, no pronoun) or given with a class (初二5班, 2022级3班); both only next to
+a person: within `PERSON_CUE_CHARS` characters of a pronoun, a "lives / studies at" word or a masked name
+(曹x兵, 孔某). A shop's address in an advert has no such cue.
 
 `raises_privacy(findings)`: the rule the monitor applies, documented in docs/monitoring.md: any valid or masked
 finding raises the `privacy` flag (and so `violent`).
@@ -29,9 +32,16 @@ PERSON_CUE = re.compile(r"[他她你其]|住|家在|家住|上学|在读|就读|
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _NUMBER = re.compile(rf"(?<![0-9A-Za-z])[0-9][0-9{re.escape(MASK)} -]{{9,24}}[0-9Xx{re.escape(MASK)}](?![0-9A-Za-z])")
 _PLATE = re.compile(rf"[{PROVINCES}][A-Z][·・ ]?[A-Z0-9*＊]{{5,6}}(?![A-Za-z0-9])")
-_ADDRESS = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]{0,8}(小区|花园|公寓|新村|家园|城中村|宿舍|大厦|苑)"
-                      r"(?:[\u4e00-\u9fff]{0,2})?(?:\d+|[A-Za-z])?(栋|幢|号楼|单元|室|号|楼)?")
-_SCHOOL = re.compile(r"[\u4e00-\u9fffA-Za-z]{2,10}(小学|中学|初中|高中|幼儿园|大学|学院|职高|技校)")
+# A place is specific enough to find a person by when it has a building or door number, or is a named complex
+# or road with a number. "我们小区", "某大学" name nobody.
+NAME = r"[^\s\d某这那个我你他她们的是在被从去到和与及上走向该应先直接读回进要想、，。！？!?,.:：;；“”\"'（）()]"
+_ADDRESS = re.compile(rf"(?:{NAME}{{1,8}}(?:小区|花园|公寓|新村|家园|府|苑|大厦|工业园|城中村)\s?)?"
+                      r"(?:[A-Za-z]?\d+\s?(?:栋|幢|号楼|单元)(?:\s?\d+\s?(?:单元|楼|层|室|号)?)*"
+                      rf"|{NAME}{{1,6}}路\d+号)")
+_SCHOOL = re.compile(rf"{NAME}{{2,8}}(?:小学|中学|初中|高中|幼儿园|大学|学院|职高|技校)(?:\s?\d{{4}}级|[初高][一二三]\s?\d+班)?"
+                     r"|[初高][一二三]\s?\d+班|\d{4}级\s?\d+班")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+*＊-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_LANDLINE = re.compile(r"(?<![0-9])0\d{2,3}-[0-9*＊]{7,8}(?![0-9])")
 
 
 def id_checksum_ok(digits17: str, check: str) -> bool:
@@ -92,9 +102,15 @@ def detect(text: str) -> list[dict]:
         masked = any(c in "*＊" for c in m.group())
         findings.append({"kind": "plate", "status": "masked" if masked else "valid", "text": m.group(),
                          "start": m.start(), "end": m.end()})
+    for kind, pattern in (("email", _EMAIL), ("landline", _LANDLINE)):
+        for m in pattern.finditer(text):
+            masked = any(c in "*＊" for c in m.group())
+            findings.append({"kind": kind, "status": "masked" if masked else "valid", "text": m.group(),
+                             "start": m.start(), "end": m.end()})
     for kind, pattern in (("address", _ADDRESS), ("school", _SCHOOL)):
         for m in pattern.finditer(text):
-            if _near_person(text, m.start(), m.end()):
+            in_handle = text[max(0, m.start() - 1):m.start()] == "@"  # @7栋-小陶 is a neighbour's nickname
+            if not in_handle and _near_person(text, m.start(), m.end()):
                 findings.append({"kind": kind, "status": "valid", "text": m.group(), "start": m.start(), "end": m.end()})
     return sorted(findings, key=lambda f: f["start"])
 

@@ -3,6 +3,7 @@ processes and real HTTP: pile-ons alert, busy benign targets do not, protected t
 loses and doubles nothing, and the evidence chain catches an edited and a deleted record."""
 
 import http.client
+import io
 import json
 import os
 import shutil
@@ -363,3 +364,82 @@ def test_postgresql_runs_the_same_code_alerts_verifies_and_reruns_idempotently(s
     assert monitor.store.query("SELECT COUNT(*) FROM events") == [(66,)]
     assert verify(monitor.store)[0]
     assert [public(a)["target"] for a in list_alerts(monitor.store)] == ["小王"]
+
+
+def test_a_surge_over_the_targets_own_baseline_alerts(scored, tmp_path):
+    _, classifier, violent, clean = scored
+    config = load_monitor_config(None, ["rules.pile_on.min_violent=100"])  # only the surge rule can fire
+    monitor = Monitor.open(classifier, tmp_path / "m.db", config)
+    quiet = [event(k, 10 * k, f"u{k}", violent[0] if k == 15 else clean[k % len(clean)], target="老店") for k in range(30)]
+    assert monitor.process(quiet).alerts == []  # 1 violent in 30: a 3% baseline, under the 5% floor
+    burst = [event(100 + k, 300 + 5 * k, f"v{k}", violent[k] if k % 2 else clean[k], target="老店") for k in range(10)]
+    opened = monitor.process(burst).alerts
+    assert [a["rule"] for a in opened] == ["surge"]
+    assert opened[0]["counts"]["baseline_comments"] >= 20 and opened[0]["counts"]["window_share"] >= 0.3
+
+
+def test_follow_mode_reads_a_growing_file_and_resumes_where_it_stopped(scored, tmp_path):
+    artifact, _, violent, _ = scored
+    feed, db = tmp_path / "feed.jsonl", tmp_path / "f.db"
+    trolls = [event(800 + k, k, f"t{k}", violent[k], target="小孙") for k in range(8)]
+    feed.write_text(jsonl(trolls[:3]), encoding="utf-8")
+    args = [sys.executable, "-m", "cvguard.cli", "monitor", str(artifact), "--db", str(db), "--follow", str(feed)]
+
+    def follow_until(condition):
+        process = subprocess.Popen(args, stdout=subprocess.PIPE, cwd=REPO, text=True)
+        deadline = time.monotonic() + 60
+        while not (db.exists() and condition()):
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.1)
+        process.send_signal(signal.SIGKILL)
+        return process.communicate()[0]
+
+    count = lambda: rows(db, "SELECT COUNT(*) FROM events")[0][0]
+    assert follow_until(lambda: count() == 3) == ""
+    with feed.open("a", encoding="utf-8") as f:  # the file grows while no monitor runs, then while one does
+        f.write(jsonl(trolls[3:5]))
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, cwd=REPO, text=True)
+    time.sleep(3)
+    with feed.open("a", encoding="utf-8") as f:
+        f.write(jsonl(trolls[5:]))
+    deadline = time.monotonic() + 60
+    while count() < 8:
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.1)
+    process.send_signal(signal.SIGKILL)
+    out = process.communicate()[0]
+    assert [json.loads(line)["rule"] for line in out.splitlines()] == ["pile_on"]
+    assert rows(db, "SELECT line FROM cursors") == [(8,)]
+
+
+def test_alerts_are_posted_to_the_webhook_with_retries(scored, tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    _, classifier, violent, _ = scored
+    received, statuses = [], iter([503, 500, 200])
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            status = next(statuses)
+            received.append((status, json.loads(body)))
+            self.send_response(status)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    from cvguard.monitor.stream import announcer
+
+    config = load_monitor_config(None, [f"webhook.url=http://127.0.0.1:{server.server_port}/hook",
+                                        "webhook.backoff_seconds=0.01"])
+    out = io.StringIO()
+    monitor = Monitor.open(classifier, tmp_path / "w.db", config, announcer(config.webhook, out))
+    monitor.process([event(900 + k, k, f"t{k}", violent[k], target="小钱") for k in range(5)])
+    server.shutdown()
+    assert [status for status, _ in received] == [503, 500, 200]
+    assert received[-1][1]["target"] == "小钱" and received[-1][1]["rule"] == "pile_on"
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == [received[-1][1]]
