@@ -174,10 +174,14 @@ def cmd_monitor(args):
 
 
 def cmd_alerts(args):
-    from cvguard.monitor.engine import list_alerts, public
+    from cvguard.monitor.engine import close_alert, list_alerts, public
     from cvguard.monitor.store import open_store
 
-    alerts = list_alerts(open_store(args.db), None if args.all else "open", args.target)
+    store = open_store(args.db)
+    for alert_id in args.close:
+        if not close_alert(store, alert_id):
+            raise ValueError(f"{args.db}: no open alert {alert_id!r}")
+    alerts = list_alerts(store, None if args.all else "open", args.target)
     sys.stdout.writelines(json.dumps(public(a), ensure_ascii=False) + "\n" for a in alerts)
 
 
@@ -322,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
     p.add_argument("--target", help="only this target's alerts")
     p.add_argument("--all", action="store_true", help="closed alerts too")
+    p.add_argument("--close", action="append", default=[], metavar="ID", help="mark this alert handled (repeatable)")
     p.set_defaults(func=cmd_alerts)
 
     p = sub.add_parser("evidence", help="check the evidence hash chain, or export a target's evidence bundle")

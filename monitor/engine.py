@@ -12,7 +12,7 @@ restart skips the events it has (idempotent by id) and rebuilds the windows, the
 alerts from the database. Windows are in event time, so a replay alerts exactly as the live stream did.
 
 Per target, one alert per rule stays open: later events that match the rule update its counts, last event
-and evidence instead of opening another. Alerts are announced (stdout, webhook) after their batch commits;
+and evidence instead of opening another, until `cvguard alerts --close ID` marks it handled. Alerts are announced (stdout, webhook) after their batch commits;
 an alert committed but not yet announced when the process dies is announced on restart.
 """
 
@@ -331,6 +331,8 @@ class Monitor:
         evidence = [s.evidence for s in members if s.evidence is not None]
         priority = self.config.priority[rule] + (self.config.protected.priority_boost if attributes else 0)
         current = self.open_alerts.get((target, rule))
+        if current and self.store.one("SELECT status FROM alerts WHERE id = ?", (current["id"],)) != "open":
+            current = None  # closed by `cvguard alerts --close` while this monitor ran: the next one is new
         if current:
             new = [s for s in members if s.evidence is not None and s.evidence not in set(current["evidence_ids"])]
             categories = dict(current["categories"])
@@ -369,6 +371,14 @@ class Monitor:
     def alerts(self, status: str | None = None, target: str | None = None) -> list[dict]:
         """Alerts, highest priority first (then the earliest opened); `_announced` only for announce_pending."""
         return list_alerts(self.store, status, target)
+
+
+def close_alert(store: Store, alert_id: str) -> bool:
+    """Marks an alert handled; the target's next match of the rule opens a new one. False if no open alert has the id."""
+    closed = store.execute("UPDATE alerts SET status = 'closed', updated = ? WHERE id = ? AND status = 'open'",
+                           (time.time(), alert_id)).rowcount
+    store.commit()
+    return closed == 1
 
 
 ALERT_COLUMNS = ("id, target, rule, priority, protected, attributes, status, opened, first_event, last_event, "

@@ -146,6 +146,10 @@ def test_a_protected_target_alerts_earlier_than_an_identical_adult_target_and_ju
     child = fired["学生B"][1]
     assert child["protected"] is True and child["attributes"] == ["minor"] and child["priority"] == 160
     assert [a["target"] for a in list_alerts(monitor.store)] == ["学生B", "成年人A"]
+    cli("alerts", "--db", str(tmp_path / "m.db"), "--close", child["id"])
+    assert [a["target"] for a in list_alerts(monitor.store)] == ["成年人A"]
+    reopened = monitor.process([event(405, 45, "u9", violent[5], target="学生B")]).alerts
+    assert [(a["target"], a["first_event"]) for a in reopened] == [("学生B", "c400")]  # a new alert, same window
     record = json.loads(monitor.store.one("SELECT record FROM evidence WHERE event_id = 'c402'"))
     assert record["protected"] == ["minor"] and record["rules"] == ["pile_on"]
 
