@@ -12,8 +12,9 @@ restart skips the events it has (idempotent by id) and rebuilds the windows, the
 alerts from the database. Windows are in event time, so a replay alerts exactly as the live stream did.
 
 Per target, one alert per rule stays open: later events that match the rule update its counts, last event
-and evidence instead of opening another, until `cvguard alerts --close ID` marks it handled. Alerts are announced (stdout, webhook) after their batch commits;
-an alert committed but not yet announced when the process dies is announced on restart.
+and evidence instead of opening another, until `cvguard alerts --close ID` marks it handled. Alerts are
+announced (stdout, webhook) after their batch commits, with the batch's last update; an alert committed but
+not yet announced when the process dies is announced on restart (at least once, never lost).
 """
 
 import hashlib
@@ -108,7 +109,6 @@ class Monitor:
         self.classifier, self.store, self.config = classifier, store, config
         self.announce = announce or (lambda alert: None)
         self.artifact = artifact or artifact_info(classifier)
-        self.chain = Chain(store)
         self.span = config.longest_window_minutes * 60
         self.rebuild()
 
@@ -120,6 +120,7 @@ class Monitor:
 
     def rebuild(self) -> None:
         s = self.store
+        self.chain = Chain(s)
         self.seq = s.one("SELECT MAX(seq) FROM events") or 0
         self.thread_targets: dict[str, str] = {}
         for thread, target in s.query("SELECT thread, target FROM events WHERE target_source = 'explicit' "
@@ -240,21 +241,21 @@ class Monitor:
         seen = None
         if target:
             fired, seen = self._window(target, event, ordered, bool(attributes))
+        scores = {name: round(float(p), 6) for name, p in zip(self.classifier.labels, probs)}
+        text_sha256 = hashlib.sha256(event.text.encode("utf-8")).hexdigest()
         evidence = None
         if ordered:
             evidence = self.chain.append({
                 "event_id": event.id, "text": event.text if self.config.evidence.store_text else None,
-                "text_sha256": hashlib.sha256(event.text.encode("utf-8")).hexdigest(),
-                "time": event.time_text, "received": iso(now), "author": event.author, "target": target,
-                "target_source": target_source, "thread": event.thread, "protected": sorted(attributes),
-                "artifact": self.artifact, "probs": {n: round(float(p), 6) for n, p in zip(self.classifier.labels, probs)},
+                "text_sha256": text_sha256, "time": event.time_text, "received": iso(now), "author": event.author,
+                "target": target, "target_source": target_source, "thread": event.thread,
+                "protected": sorted(attributes), "artifact": self.artifact, "probs": scores,
                 "labels": list(ordered), "model_labels": labels_model, "pii": pii, "rules": [r for r, _ in fired]})
             if seen:
                 seen.evidence = evidence
         self.store.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
             event.id, self.seq, event.time, event.time_text, now, event.author, target, target_source, event.thread,
-            dumps(sorted(attributes)), hashlib.sha256(event.text.encode("utf-8")).hexdigest(),
-            dumps({n: round(float(p), 6) for n, p in zip(self.classifier.labels, probs)}), dumps(list(ordered)),
+            dumps(sorted(attributes)), text_sha256, dumps(scores), dumps(list(ordered)),
             dumps(pii), int("violent" in ordered), evidence))
         opened = []
         for rule, counts in fired:

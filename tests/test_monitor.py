@@ -200,10 +200,11 @@ def test_sigkill_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(
         assert time.monotonic() < deadline and process.poll() is None
         time.sleep(0.02)
     os.kill(process.pid, signal.SIGKILL)  # mid-stream: half the stream is still unsent, a batch may be mid-commit
+    announced = process.stdout.read().decode().splitlines()
     process.wait()
     stored = rows(tmp_path / "killed.db", "SELECT COUNT(*) FROM events")[0][0]
     assert 1000 <= stored < len(stream)
-    cli("monitor", str(artifact), "--db", str(tmp_path / "killed.db"), stdin=lines)
+    announced += cli("monitor", str(artifact), "--db", str(tmp_path / "killed.db"), stdin=lines).stdout.splitlines()
 
     reference = Monitor.open(classifier, tmp_path / "reference.db", MonitorConfig())
     for start in range(0, len(stream), 64):
@@ -215,6 +216,8 @@ def test_sigkill_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(
     strip = lambda alerts: [{k: v for k, v in a.items() if k != "opened"} for a in alerts]
     assert strip(list_alerts(killed, None)) == strip(list_alerts(reference.store, None))
     assert list_alerts(killed)[0]["counts"]["violent"] >= 5
+    # every alert reached stdout, in the killed run or, committed but not yet written there, on the restart
+    assert {json.loads(line)["id"] for line in announced} == {a["id"] for a in list_alerts(killed, None)}
     assert verify(killed)[0] and verify(killed)[2] == verify(reference.store)[2]
 
 
