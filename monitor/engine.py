@@ -79,6 +79,11 @@ def parse_event(obj) -> Event:
         attributes = [k for k, v in attributes.items() if v]
     if not isinstance(attributes, list) or any(a not in PROTECTED_ATTRIBUTES for a in attributes):
         raise ValueError(f"`target_attributes` must list some of {list(PROTECTED_ATTRIBUTES)}, got {attributes!r}")
+    for key in ("id", "author", "target", "thread"):
+        try:
+            str(obj.get(key) or "").encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise ValueError(f"`{key}` is not valid Unicode: lone surrogate at character {e.start}") from None
     return Event(str(obj["id"]), when.timestamp(), obj["time"], obj["author"], obj["text"],
                  obj.get("target") or None, obj.get("thread") or None, sorted(set(attributes)))
 
@@ -164,9 +169,11 @@ class Monitor:
                     events.append(parse_event(obj))
                 except ValueError as e:
                     text = raw[i] if raw else json.dumps(obj, ensure_ascii=False, default=str)
+                    # a lone surrogate (valid JSON, not UTF-8) is kept as its escape: the database takes UTF-8 only
+                    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
                     result.rejected.append({"line": line, "reason": str(e)})
                     self.store.execute("INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                                       (source, line, hashlib.sha256(text.encode("utf-8", "replace")).hexdigest(),
+                                       (source, line, hashlib.sha256(text.encode("utf-8")).hexdigest(),
                                         str(e), text[:MAX_REJECT_CHARS], now))
             known = self._known([e.id for e in events])
             fresh, fresh_ids = [], set()

@@ -450,3 +450,38 @@ def test_alerts_are_posted_to_the_webhook_with_retries(scored, tmp_path):
     assert [status for status, _ in received] == [503, 500, 200]
     assert received[-1][1]["target"] == "小钱" and received[-1][1]["rule"] == "pile_on"
     assert [json.loads(line) for line in out.getvalue().splitlines()] == [received[-1][1]]
+
+
+def test_the_target_comes_from_the_event_else_a_mention_else_the_thread_and_survives_a_restart(scored, tmp_path):
+    _, classifier, _, clean = scored
+    db = tmp_path / "t.db"
+    monitor = Monitor.open(classifier, db, MonitorConfig())
+    monitor.process([event(1, 0, "a", clean[0], target="老周", thread="p1"),
+                     event(2, 1, "b", f"@小刺猬 {clean[1]}", thread="p1"),
+                     event(3, 2, "c", clean[2], thread="p1"),
+                     event(4, 3, "d", clean[3], thread="p2"),
+                     event(5, 4, "e", clean[4])])
+    restarted = Monitor.open(classifier, db, MonitorConfig())
+    restarted.process([event(6, 5, "f", clean[5], thread="p1")])
+    assert restarted.store.query("SELECT id, target, target_source FROM events ORDER BY seq") == [
+        ("c1", "老周", "explicit"), ("c2", "小刺猬", "mention"), ("c3", "老周", "thread"),
+        ("c4", "thread:p2", "thread"), ("c5", None, "none"), ("c6", "老周", "thread")]
+
+
+@pytest.mark.parametrize("bad, reason", [
+    ({"time": START.isoformat(), "author": "a", "text": "你好"}, "missing or empty `id`"),
+    ({"id": "x", "time": "2025-06-03T19:00:00", "author": "a", "text": "你好"}, "has no UTC offset"),
+    ({"id": "x", "time": START.isoformat(), "author": "a", "text": "  "}, "missing or empty `text`"),
+    ({"id": "x", "time": START.isoformat(), "author": "a", "text": "\ud800"}, "lone surrogate"),
+    ({"id": "x", "time": START.isoformat(), "author": "a\udc00", "text": "你好"}, "`author` is not valid Unicode"),
+    ({"id": "x", "time": START.isoformat(), "author": "a", "text": "你好", "target_attributes": ["teen"]},
+     "`target_attributes` must list some of"),
+    (["not", "an", "object"], "expected a JSON object"),
+])
+def test_a_malformed_event_is_rejected_with_its_reason_and_the_others_go_on(scored, tmp_path, bad, reason):
+    _, classifier, _, clean = scored
+    monitor = Monitor.open(classifier, tmp_path / "r.db", MonitorConfig())
+    result = monitor.process([event(1, 0, "a", clean[0]), bad, event(2, 1, "b", clean[1])], [7, 8, 9], "feed.jsonl")
+    assert result.accepted == ["c1", "c2"] and [r["line"] for r in result.rejected] == [8]
+    [(source, line, stored)] = monitor.store.query("SELECT source, line, reason FROM rejects")
+    assert (source, line) == ("feed.jsonl", 8) and reason in stored
