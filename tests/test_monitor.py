@@ -485,3 +485,29 @@ def test_a_malformed_event_is_rejected_with_its_reason_and_the_others_go_on(scor
     assert result.accepted == ["c1", "c2"] and [r["line"] for r in result.rejected] == [8]
     [(source, line, stored)] = monitor.store.query("SELECT source, line, reason FROM rejects")
     assert (source, line) == ("feed.jsonl", 8) and reason in stored
+
+
+def test_the_monitor_runs_without_torch(scored, tmp_path):
+    artifact, _, _, clean = scored
+    code = ("import sys; sys.modules['torch'] = sys.modules['transformers'] = None\n"
+            f"from cvguard.cli import main; main(['monitor', {str(artifact)!r}, '--db', {str(tmp_path / 'm.db')!r}])")
+    line = json.dumps(event(1, 0, "a", f"{clean[0]} 他电话158****3307", target="小吴"), ensure_ascii=False)
+    done = subprocess.run([sys.executable, "-c", code], input=line + "\n", capture_output=True, text=True, cwd=REPO,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [(a["target"], a["rule"]) for a in map(json.loads, done.stdout.splitlines())] == [("小吴", "instant")]
+
+
+def test_migrations_are_recorded_applied_once_and_a_newer_schema_is_refused(tmp_path):
+    from cvguard.monitor.store import SCHEMA_VERSION
+
+    db = tmp_path / "s.db"
+    open_store(db).close()
+    open_store(db).close()  # a second open applies nothing twice
+    assert [v for v, in rows(db, "SELECT version FROM schema_migrations")] == [SCHEMA_VERSION]
+    with sqlite3.connect(db) as connection:
+        connection.execute("INSERT INTO schema_migrations VALUES (99, 'later')")
+    with pytest.raises(ValueError, match="schema version 99 is newer than this cvguard"):
+        open_store(db)
+    done = cli("alerts", "--db", str(db), check=False)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "upgrade cvguard" in done.stderr
