@@ -41,16 +41,26 @@ PILE_ON_VIOLENT, PILE_ON_AUTHORS, BENIGN_VIOLENT = 5, 3, 2
 OFF = Surge(min_window_comments=10 ** 9)
 
 
-class LabelScorer:
-    """The corpus labels as probabilities (1 or 0), at threshold 0.5: the rules measured with a perfect model."""
+class FixedScores:
+    """Scores looked up by text: the corpus labels (1 or 0 at threshold 0.5, a perfect model), or an artifact's
+    probabilities computed once, so that every rule set replays the same scores."""
 
-    def __init__(self, rows: list[dict]):
-        self.labels = list(load_taxonomy().labels)
-        self.thresholds = np.full(len(self.labels), 0.5, dtype=np.float32)
-        self.rows = {r["text"]: r for r in rows}
+    def __init__(self, labels: list[str], thresholds: np.ndarray, scores: dict[str, np.ndarray]):
+        self.labels, self.thresholds, self.scores = labels, thresholds, scores
+
+    @classmethod
+    def from_labels(cls, rows: list[dict]) -> "FixedScores":
+        labels = list(load_taxonomy().labels)
+        scores = {r["text"]: np.array([float(r["labels"][n]) for n in labels], dtype=np.float32) for r in rows}
+        return cls(labels, np.full(len(labels), 0.5, dtype=np.float32), scores)
+
+    @classmethod
+    def from_artifact(cls, classifier, rows: list[dict]) -> "FixedScores":
+        texts = sorted({r["text"] for r in rows})
+        return cls(classifier.labels, classifier.thresholds, dict(zip(texts, classifier.predict_proba(texts))))
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        return np.array([[float(self.rows[t]["labels"][name]) for name in self.labels] for t in texts], dtype=np.float32)
+        return np.array([self.scores[t] for t in texts], dtype=np.float32)
 
 
 def rule_sets(base: MonitorConfig) -> dict[str, MonitorConfig]:
@@ -134,6 +144,22 @@ def pii_effect(rows: list[dict]) -> dict:
             "precision": tp / max(int(rule.sum()), 1), "recall": tp / max(int(gold.sum()), 1)}
 
 
+def evaluate_flags(rows: list[dict], scorer: FixedScores) -> dict:
+    """The artifact's own flags on the replayed comments, and what the PII rule adds to `privacy`."""
+    probs = scorer.predict_proba([r["text"] for r in rows]) >= scorer.thresholds
+    column = {name: probs[:, i] for i, name in enumerate(scorer.labels)}
+    gold = {name: np.array([bool(r["labels"][name]) for r in rows]) for name in ("violent", "privacy")}
+    pii = np.array([raises_privacy(detect(r["text"])) for r in rows])
+    ratio = lambda a, b: float(a.sum() / max(int(b.sum()), 1))
+    privacy, with_pii = column["privacy"], column["privacy"] | pii
+    return {"violent_recall": ratio(column["violent"] & gold["violent"], gold["violent"]),
+            "violent_precision": ratio(column["violent"] & gold["violent"], column["violent"]),
+            "privacy_recall": ratio(privacy & gold["privacy"], gold["privacy"]),
+            "privacy_recall_with_pii": ratio(with_pii & gold["privacy"], gold["privacy"]),
+            "privacy_precision": ratio(privacy & gold["privacy"], privacy),
+            "privacy_precision_with_pii": ratio(with_pii & gold["privacy"], with_pii)}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--artifact", type=Path, help="score with this artifact; omitted = the corpus labels")
@@ -145,10 +171,18 @@ def main(argv=None):
     rows.sort(key=lambda r: (datetime.fromisoformat(r["time"]).timestamp(), r["id"]))
     if args.artifact:
         from cvguard.export.runtime import Classifier
+        from cvguard.monitor.engine import artifact_info
 
-        scorer, artifact, source = Classifier.load(args.artifact), None, str(args.artifact)
+        classifier = Classifier.load(args.artifact)
+        scorer, artifact = FixedScores.from_artifact(classifier, rows), artifact_info(classifier)
+        source = f"{args.artifact} ({classifier.variant})"
+        model = evaluate_flags(rows, scorer)
+        print(f"the artifact's flags on these comments: violent recall {model['violent_recall']:.2f}, "
+              f"precision {model['violent_precision']:.2f}; privacy recall {model['privacy_recall']:.2f}, "
+              f"with the PII rule {model['privacy_recall_with_pii']:.2f} (precision {model['privacy_precision']:.2f}, "
+              f"with the PII rule {model['privacy_precision_with_pii']:.2f})")
     else:
-        scorer, source = LabelScorer(rows), "corpus labels"
+        scorer, source = FixedScores.from_labels(rows), "corpus labels"
         artifact = {"id": "corpus-labels", "variant": None, "sha256": None, "thresholds": {}}
     base = load_monitor_config(args.rules)
     results = {}
@@ -172,7 +206,8 @@ def main(argv=None):
     if args.out:
         from cvguard.io import write_json
 
-        write_json(args.out, {"source": source, "split": args.split, "rule_sets": results, "pii": pii})
+        write_json(args.out, {"source": source, "split": args.split, "rule_sets": results, "pii": pii,
+                              "model": evaluate_flags(rows, scorer) if args.artifact else None})
 
 
 if __name__ == "__main__":
