@@ -115,7 +115,8 @@ Hash chain: <span class="{{ '' if chain.intact else 'bad' }}">{{ chain.check }}<
 <h2>告警 Alerts</h2>
 <table><tr><th>rule</th><th>priority</th><th>first</th><th>last</th><th>counts</th></tr>
 {% for a in alerts %}<tr><td>{{ a.rule }}</td><td>{{ a.priority }}</td><td>{{ a.first_time }}</td><td>{{ a.last_time }}</td>
-<td>{{ a.counts }}</td></tr>{% endfor %}</table>
+<td>{% for k, v in a.counts.items() %}{{ k }} {{ v|join(", ") if v is iterable and v is not string else v }}
+{{- ", " if not loop.last }}{% endfor %}</td></tr>{% endfor %}</table>
 <h2>时间线 Timeline</h2>
 <table><tr><th>#</th><th>time</th><th>author</th><th>text</th><th>labels</th><th>personal data</th><th>sha256</th></tr>
 {% for r in records %}<tr><td>{{ r.seq }}</td><td>{{ r.time }}</td><td>{{ r.author }}</td>
