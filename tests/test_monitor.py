@@ -511,3 +511,12 @@ def test_migrations_are_recorded_applied_once_and_a_newer_schema_is_refused(tmp_
         open_store(db)
     done = cli("alerts", "--db", str(db), check=False)
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and "upgrade cvguard" in done.stderr
+
+
+def test_the_shipped_rules_file_is_the_built_in_default_and_a_bad_key_is_one_line(tmp_path, scored):
+    assert load_monitor_config(REPO / "configs/monitor.yaml") == MonitorConfig()
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("rules:\n  pile_on: {min_violnt: 3}\n", encoding="utf-8")
+    done = cli("monitor", str(scored[0]), "--db", str(tmp_path / "m.db"), "--rules", str(bad), check=False)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert f"{bad}.rules.pile_on: unknown key(s) ['min_violnt']" in done.stderr
