@@ -25,7 +25,7 @@ from conftest import REPO, SAFE_TEXTS, VIOLENT_TEXTS, make_run
 
 from cvguard.contracts import RunDir
 from cvguard.export.runtime import Classifier
-from cvguard.io import write_json
+from cvguard.io import read_jsonl, write_json
 from cvguard.monitor.config import MonitorConfig, Protected, load_monitor_config
 from cvguard.monitor.engine import Monitor, list_alerts, public
 from cvguard.monitor.evidence import verify
@@ -520,3 +520,14 @@ def test_the_shipped_rules_file_is_the_built_in_default_and_a_bad_key_is_one_lin
     done = cli("monitor", str(scored[0]), "--db", str(tmp_path / "m.db"), "--rules", str(bad), check=False)
     assert done.returncode == 1 and done.stderr.count("\n") == 1
     assert f"{bad}.rules.pile_on: unknown key(s) ['min_violnt']" in done.stderr
+
+
+def test_the_shipped_rules_alert_every_labelled_pile_on_of_the_evaluation_incidents(tmp_path):
+    from benchmarks.early_warning import FixedScores, measure, replay
+
+    rows = sorted((r for r in read_jsonl(REPO / "data/threads/threads.jsonl") if r["split"] == "eval"),
+                  key=lambda r: (datetime.fromisoformat(r["time"]).timestamp(), r["id"]))
+    artifact = {"id": "corpus-labels", "variant": None, "sha256": None, "thresholds": {}}
+    figures = measure(rows, replay(rows, FixedScores.from_labels(rows), MonitorConfig(), tmp_path, artifact))
+    assert figures["pile_ons"] >= 40 and figures["recall"] == 1.0  # docs/benchmarks.md: 47 of 47
+    assert figures["benign_alerted"] <= figures["benign"] // 10
