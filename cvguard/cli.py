@@ -152,7 +152,55 @@ def cmd_serve(args):
     except ImportError as e:
         raise SystemExit(f"cvguard serve needs the serve extra: pip install 'cvguard[serve]' ({e})") from None
 
-    serve(args.artifact, from_args(RuntimeOptions, args), from_args(ServeOptions, args))
+    monitor_config = _monitor_config(args) if args.monitor_db else None
+    serve(args.artifact, from_args(RuntimeOptions, args), from_args(ServeOptions, args), args.monitor_db, monitor_config)
+
+
+def _monitor_config(args):
+    from cvguard.monitor.config import load_monitor_config
+
+    return load_monitor_config(args.rules, args.overrides)
+
+
+def cmd_monitor(args):
+    from cvguard.export.options import RuntimeOptions, from_args
+    from cvguard.export.runtime import Classifier
+    from cvguard.monitor.engine import Monitor
+    from cvguard.monitor.stream import announcer, run
+
+    config = _monitor_config(args)
+    classifier = Classifier.from_options(args.artifact, from_args(RuntimeOptions, args))
+    run(Monitor.open(classifier, args.db, config, announcer(config.webhook)), args.follow)
+
+
+def cmd_alerts(args):
+    from cvguard.monitor.engine import close_alert, list_alerts, public
+    from cvguard.monitor.store import open_store
+
+    store = open_store(args.db)
+    for alert_id in args.close:
+        if not close_alert(store, alert_id):
+            raise ValueError(f"{args.db}: no open alert {alert_id!r}")
+    alerts = list_alerts(store, None if args.all else "open", args.target)
+    sys.stdout.writelines(json.dumps(public(a), ensure_ascii=False) + "\n" for a in alerts)
+
+
+def cmd_evidence(args):
+    from cvguard.monitor.engine import list_alerts, public
+    from cvguard.monitor.evidence import export_bundle, verify
+    from cvguard.monitor.store import open_store
+
+    store = open_store(args.db)
+    if args.action == "verify":
+        intact, message, _ = verify(store)
+        print(message, file=sys.stdout if intact else sys.stderr)
+        raise SystemExit(0 if intact else 1)
+    if not args.target or not args.out:
+        raise ValueError("evidence export needs --target T and -o DIR")
+    alerts = [public(a) for a in list_alerts(store, None, args.target)]
+    bundle = export_bundle(store, args.target, args.out, alerts)
+    print(f"wrote {args.out / 'evidence.json'} and {args.out / 'evidence.html'} ({len(bundle['records'])} records, "
+          f"chain {'intact' if bundle['chain']['intact'] else 'BROKEN'})")
 
 
 # What `cvguard run` shows a newcomer at the end: everyday replies, criticism and counter-speech that must stay
@@ -259,7 +307,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-call-tokens", type=int, default=d.max_call_tokens,
                    help="characters per onnxruntime call: requests are scored in chunks of this, round-robin, "
                         "so a small request waits about one call behind a large one")
-    p.set_defaults(func=cmd_serve)
+    p.add_argument("--monitor-db", help="also serve POST /v1/events and GET /v1/alerts on this monitor database")
+    p.add_argument("--rules", help="alert rules YAML for --monitor-db (default: built-in, as configs/monitor.yaml)")
+    p.set_defaults(func=cmd_serve, overrides=[])
+
+    p = sub.add_parser("monitor", help="score a stream of comment events, keep evidence, alert on pile-ons",
+                       description="Reads JSONL events on stdin until EOF (or follows --follow FILE) and writes "
+                                   "alerts as JSONL on stdout. Reruns on the same database change nothing.")
+    p.add_argument("artifact", type=Path, help="artifact folder written by `cvguard export`")
+    p.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
+    p.add_argument("--rules", help="alert rules YAML (default: built-in, as configs/monitor.yaml)")
+    p.add_argument("--follow", type=Path, help="follow this JSONL file as it grows (resumes where it stopped)")
+    p.add_argument("overrides", nargs="*", help="rule overrides, e.g. rules.pile_on.min_violent=3")
+    add_runtime_options(p)
+    p.set_defaults(func=cmd_monitor)
+
+    p = sub.add_parser("alerts", help="list a monitor database's open alerts, highest priority first, as JSONL")
+    p.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
+    p.add_argument("--target", help="only this target's alerts")
+    p.add_argument("--all", action="store_true", help="closed alerts too")
+    p.add_argument("--close", action="append", default=[], metavar="ID", help="mark this alert handled (repeatable)")
+    p.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser("evidence", help="check the evidence hash chain, or export a target's evidence bundle")
+    p.add_argument("action", choices=["verify", "export"])
+    p.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
+    p.add_argument("--target", help="export: whose evidence")
+    p.add_argument("-o", "--out", type=Path, help="export: folder for evidence.json and evidence.html")
+    p.set_defaults(func=cmd_evidence)
     return parser
 
 

@@ -2,6 +2,8 @@
 
     POST /v1/classify                 {"texts": ["...", ...]} -> {"results": [{"probs": {...}, "labels": [...]}]}
     POST /v1alpha1/comments:analyze   Perspective API's AnalyzeComment, for clients written against Perspective
+    POST /v1/events                   {"events": [...]}: the monitor's comment events (with --monitor-db)
+    GET  /v1/alerts                   the monitor's open alerts, highest priority first (with --monitor-db)
     GET  /healthz                     {"status": "ok", ...}; 503 when the batcher has stopped
     GET  /docs, /openapi.json         the request and response schemas (the pydantic models below)
 
@@ -33,6 +35,7 @@ doNotStore is accepted and moot: nothing is stored.
 """
 
 import asyncio
+import json
 import re
 import time
 from collections import deque
@@ -349,7 +352,8 @@ def add_schemas(app: FastAPI, models: list[type[BaseModel]]) -> None:
 
 
 def create_app(classifier: Classifier, options: ServeOptions = ServeOptions(),
-               batch_size: int = RuntimeOptions.batch_size) -> FastAPI:
+               batch_size: int = RuntimeOptions.batch_size, monitor=None) -> FastAPI:
+    """monitor: a cvguard.monitor.engine.Monitor on `classifier`, for /v1/events and /v1/alerts."""
     batcher = MicroBatcher(classifier, options, batch_size)
     limits = options.limits
 
@@ -419,6 +423,9 @@ def create_app(classifier: Classifier, options: ServeOptions = ServeOptions(),
                 scores[attribute] = entry
         return {"attributeScores": scores, "languages": languages, "clientToken": req.clientToken}
 
+    if monitor is not None:
+        add_monitor_routes(app, monitor, batcher, options)
+
     @app.get("/healthz", response_model=Health, responses={503: {"model": Health}})
     async def healthz():
         health = Health(status="ok" if batcher.alive else "batcher stopped", variant=classifier.variant,
@@ -429,10 +436,48 @@ def create_app(classifier: Classifier, options: ServeOptions = ServeOptions(),
     return app
 
 
-def serve(artifact, runtime: RuntimeOptions = RuntimeOptions(), options: ServeOptions = ServeOptions()) -> None:
+def add_monitor_routes(app: FastAPI, monitor, batcher: MicroBatcher, options: ServeOptions) -> None:
+    from cvguard.monitor.engine import public
+
+    async def in_worker(func, *args):
+        # The batcher's one thread: the monitor's onnxruntime calls and database writes never overlap the
+        # classifier's calls or each other.
+        return await asyncio.get_running_loop().run_in_executor(batcher.executor, func, *args)
+
+    @app.post("/v1/events")
+    async def events(request: Request):
+        body = await read_body(request, options.max_body_bytes)
+        try:
+            value = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise HTTPException(400, f"body is not valid JSON: {e}") from None
+        items = value.get("events") if isinstance(value, dict) else value
+        if not isinstance(items, list) or not items:
+            raise HTTPException(422, 'expected {"events": [event, ...]} with at least one event')
+        result = await in_worker(lambda: monitor.process(items, list(range(len(items))), "http"))
+        return {"accepted": result.accepted, "duplicates": result.duplicates,
+                "rejected": [{"index": r["line"], "reason": r["reason"]} for r in result.rejected],
+                "alerts": [public(a) for a in result.alerts]}
+
+    @app.get("/v1/alerts")
+    async def alerts(target: str | None = None, status: str = "open"):
+        listed = await in_worker(monitor.alerts, None if status == "all" else status, target)
+        return {"alerts": [public(a) for a in listed]}
+
+
+def serve(artifact, runtime: RuntimeOptions = RuntimeOptions(), options: ServeOptions = ServeOptions(),
+          monitor_db: str | None = None, monitor_config=None) -> None:
     import uvicorn
 
     classifier = Classifier.from_options(artifact, runtime, spin_wait=False)
-    app = create_app(classifier, options, runtime.batch_size)
+    monitor = None
+    if monitor_db:
+        from cvguard.monitor.config import MonitorConfig
+        from cvguard.monitor.engine import Monitor
+        from cvguard.monitor.stream import announcer
+
+        config = monitor_config or MonitorConfig()
+        monitor = Monitor.open(classifier, monitor_db, config, announcer(config.webhook))
+    app = create_app(classifier, options, runtime.batch_size, monitor)
     # No access log: at a few thousand requests per second it costs more CPU than it is worth.
     uvicorn.run(app, host=options.host, port=options.port, access_log=False, log_level="info")
