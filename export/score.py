@@ -125,9 +125,16 @@ def _parquet_batches(path: Path, options: ScoreOptions) -> Iterator[pa.Table]:
     if missing:
         raise InputError(path, None, f"missing column(s) {missing}; found {names}")
     for batch in file.iter_batches(batch_size=min(options.fragment_rows, 65_536), columns=_columns(options)):
-        table = pa.Table.from_batches([batch])
-        yield (table.select(_kept(options)).append_column(TEXT, table.column(options.text_column))
-               .append_column(READ_STATUS, pa.nulls(len(table), pa.string())))
+        yield as_fragment(pa.Table.from_batches([batch]), options)
+
+
+def as_fragment(table: pa.Table, options: ScoreOptions) -> pa.Table:
+    """Input columns as they were read -> the id and keep columns, TEXT and READ_STATUS (no status known)."""
+    missing = [c for c in _columns(options) if c not in table.column_names]
+    if missing:
+        raise KeyError(f"missing column(s) {missing}; found {table.column_names}")
+    return (table.select(_kept(options)).append_column(TEXT, table.column(options.text_column))
+            .append_column(READ_STATUS, pa.nulls(len(table), pa.string())))
 
 
 def _kept(options: ScoreOptions) -> list[str]:
