@@ -60,7 +60,8 @@ class ScoreOptions:
     keep: tuple[str, ...] = ()  # input columns copied to the output beside the id
     engine: str = "local"  # "local" | "ray"
     # local: worker processes, each with one onnxruntime session of `threads` threads (0 = cores / workers).
-    # 0 = one per core: on the 2-core VM, 2 processes x 1 thread beat 1 process x 2 threads (docs/benchmarks.md).
+    # 0 = one per core, each of 1 thread: on the 2-core VM, 2 processes x 1 thread scored 1.2-1.4x the rows per
+    # second of 1 process x 2 threads (a first check, busy machine; docs/benchmarks.md, "Batch scoring").
     workers: int = 0
     fragment_rows: int = 20_000  # rows per output file: the unit of resume, and of what one worker holds
     # Longer texts get status too_long: they bound what one row costs (window mode scores every window).

@@ -375,9 +375,10 @@ def _score_fragment(table: pa.Table, path: Path) -> dict:
 
 
 def local_plan(options: ScoreOptions, runtime: RuntimeOptions) -> tuple[int, RuntimeOptions]:
-    """Workers and the onnxruntime threads each gets: the cores shared out, never more threads than cores."""
+    """Workers and the onnxruntime threads each gets: the cores shared out, never more threads than cores. On
+    CUDA one worker by default: one session keeps the GPU busy, more would hold copies of the model on it."""
     cores = os.cpu_count() or 1
-    workers = options.workers or cores
+    workers = options.workers or (1 if runtime.device == "cuda" else cores)
     return workers, replace(runtime, threads=runtime.threads or max(1, cores // workers))
 
 
