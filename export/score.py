@@ -20,11 +20,14 @@ same `score_table` in Ray Data actors.
 """
 
 import csv
+import ctypes
+import ctypes.util
 import fcntl
 import hashlib
 import json
 import os
 import re
+import signal
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -45,6 +48,7 @@ INPUT_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv")
 TEXT, READ_STATUS = "__text", "__read_status"  # a fragment's text, and a status its reader already knows
 JOB_FILE, DONE_DIR, SUMMARY_FILE = "_job.json", "_done", "_summary.json"  # "_": pyarrow's dataset readers skip them
 ENGINES = ("local", "ray")
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class ScoreFailed(RuntimeError):
@@ -362,8 +366,22 @@ def readable_fragments(path: Path, options: ScoreOptions, summary: Summary) -> I
 _worker: dict = {}  # a worker process's classifier and settings, loaded once by _start_worker
 
 
-def _start_worker(artifact: Path, options: ScoreOptions, runtime: RuntimeOptions, sha256: str) -> None:
+def _die_with(parent: int) -> None:
+    """Makes the kernel kill this worker when the job's process dies (Linux), so a job killed with SIGKILL
+    leaves no worker behind, still writing into OUTPUT while the rerun does."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    if getattr(libc, "prctl", None) is not None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
+
+
+def _start_worker(artifact: Path, options: ScoreOptions, runtime: RuntimeOptions, sha256: str,
+                  parent: int | None = None) -> None:
     from cvguard.export.runtime import Classifier
+
+    if parent is not None:
+        _die_with(parent)
 
     _worker.update(classifier=Classifier.from_options(artifact, runtime), options=options, sha256=sha256,
                    batch_size=runtime.batch_size)
@@ -397,7 +415,10 @@ def score(artifact: str | Path, input_spec: str | Path, output: str | Path, opti
     lock = open_output(output, job_settings(artifact, options, runtime, sha256))
     try:
         if options.engine == "ray":
-            from cvguard.export.score_ray import score_with_ray
+            try:
+                from cvguard.export.score_ray import score_with_ray
+            except ImportError as e:
+                raise ImportError(f"--engine ray needs the ray extra: pip install 'cvguard[ray]' ({e})") from None
 
             return summarise(output, score_with_ray(artifact, files, output, options, runtime, sha256))
         return summarise(output, _score_local(artifact, files, output, options, runtime, sha256))
@@ -414,7 +435,7 @@ def _score_local(artifact: Path, files: list[Path], output: Path, options: Score
     if workers > 1:
         # spawn: a fresh interpreter per worker, so no onnxruntime thread pool is forked mid-use
         pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
-                                   initargs=(artifact, options, runtime, sha256))
+                                   initargs=(artifact, options, runtime, sha256, os.getpid()))
     else:
         _start_worker(artifact, options, runtime, sha256)
     pending: set[Future] = set()  # bounded, so reading never runs far ahead of scoring
@@ -431,7 +452,7 @@ def _score_local(artifact: Path, files: list[Path], output: Path, options: Score
         for path in files:
             for index, table in readable_fragments(path, options, summary):
                 target = fragment_path(output, keys[path], index)
-                if marker_path(output, target.stem).exists():
+                if marker_path(output, target.stem).exists() and target.exists():
                     summary.fragments_skipped += 1
                 elif pool is None:
                     _score_fragment(table, target)

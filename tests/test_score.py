@@ -67,6 +67,22 @@ def test_every_row_is_scored_once_with_the_output_schema_and_the_runtimes_probab
     assert out.column("user").to_pylist() == expected.column("user").to_pylist()
 
 
+def test_every_format_is_read_in_fragments_of_exactly_fragment_rows(tmp_path):
+    """What bounds memory: however the file is laid out (row groups, lines), no fragment holds more rows."""
+    from cvguard.export.options import ScoreOptions
+    from cvguard.export.score import read_fragments
+
+    rows = backlog(130).to_pylist()
+    pq.write_table(backlog(130), tmp_path / "in.parquet", row_group_size=45)
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    (tmp_path / "in.csv").write_text("id,text,user\n" + "".join(f"{r['id']},{r['text']},{r['user']}\n" for r in rows),
+                                     encoding="utf-8")
+    for name in ("in.parquet", "in.jsonl", "in.csv"):
+        fragments = list(read_fragments(tmp_path / name, ScoreOptions(fragment_rows=50, keep=("user",))))
+        assert [f.num_rows for f in fragments] == [50, 50, 30], name
+        assert pa.concat_tables(fragments).column("id").to_pylist() == [r["id"] for r in rows]
+
+
 def test_bad_rows_get_a_status_and_no_scores_and_every_other_row_is_scored(artifact, tmp_path, capsys):
     good = [json.dumps({"id": f"g{i}", "text": TEXTS[i]}, ensure_ascii=False).encode() for i in range(4)]
     bad = [json.dumps({"id": "null", "text": None}).encode(), json.dumps({"id": "missing"}).encode(),
@@ -147,21 +163,29 @@ def test_a_rerun_with_other_settings_is_refused(artifact, tmp_path, capsys):
     assert "other settings (fragment_rows)" in capsys.readouterr().err
 
 
-def test_sigkill_then_the_same_command_gives_exactly_the_uninterrupted_output(artifact, tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigkill_then_the_same_command_gives_exactly_the_uninterrupted_output(artifact, tmp_path, workers):
     """A real job, killed with SIGKILL once some fragments are done, then rerun: every id once, and every row
-    the same as an uninterrupted run's."""
+    the same as an uninterrupted run's. With worker processes, only the job's own process is killed (as the
+    OOM killer or `kill -9 PID` would): its workers must die with it."""
+    import psutil
+
     n, fragment = 6000, 100
     pq.write_table(backlog(n), tmp_path / "in.parquet", row_group_size=700)
     command = [sys.executable, "-m", "cvguard.cli", "score", str(artifact), str(tmp_path / "in.parquet"),
-               str(tmp_path / "killed"), "--fragment-rows", str(fragment), "--workers", "1"]
+               str(tmp_path / "killed"), "--fragment-rows", str(fragment), "--workers", workers]
     job = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     done = tmp_path / "killed" / "_done"
     deadline = time.monotonic() + 120
     while len(list(done.glob("*.json"))) < 3 and job.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
+    children = psutil.Process(job.pid).children(recursive=True)
     job.send_signal(signal.SIGKILL)
     job.wait()
     finished_before = len(list(done.glob("*.json")))
+    assert (workers == "1") == (not children)
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, f"workers left running after the job was killed: {alive}"
     assert job.returncode == -signal.SIGKILL and finished_before < n // fragment, job.stderr.read().decode()
     rerun = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
