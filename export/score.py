@@ -23,7 +23,9 @@ import csv
 import ctypes
 import ctypes.util
 import fcntl
+import glob
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -71,31 +73,26 @@ def artifact_sha256(artifact: Path) -> str:
 
 # --- input -------------------------------------------------------------------------------------------------
 
-def input_files(spec: str | Path) -> list[Path]:
-    """The files INPUT names: one file, every input file under a folder, or a glob's matches, sorted."""
+def input_files(spec: str | Path) -> dict[Path, str]:
+    """The files INPUT names (one file, every input file under a folder, or a glob's matches), sorted, each
+    with its output name: its path below INPUT's folder (a glob's folder: the part before the first wildcard),
+    made safe, plus a hash of that path, so two `part.parquet` in different folders never share output
+    files. The name depends only on where the file sits under INPUT, so a backlog folder that grows keeps
+    the names, and the finished fragments, of the files it had."""
     path = Path(spec)
     if path.is_file():
-        return [path]
-    candidates = path.rglob("*") if path.is_dir() else (Path(p) for p in sorted(_glob(str(spec))))
+        root, candidates = path.parent, [path]
+    elif path.is_dir():
+        root, candidates = path, list(path.rglob("*"))
+    else:
+        fixed = list(itertools.takewhile(lambda part: not re.search(r"[*?[]", part), path.parts))
+        root, candidates = Path(*fixed) if fixed else Path("."), [Path(p) for p in glob.glob(str(spec), recursive=True)]
     files = sorted(p for p in candidates if p.is_file() and p.suffix in INPUT_SUFFIXES and not p.name.startswith("."))
     if not files:
         raise InputError(spec, None, f"no {', '.join(INPUT_SUFFIXES)} files here")
-    return files
-
-
-def _glob(pattern: str) -> list[str]:
-    import glob
-
-    return glob.glob(pattern, recursive=True)
-
-
-def file_keys(files: list[Path]) -> dict[Path, str]:
-    """A stable output name per input file: its path below the files' common folder, made safe, plus a hash
-    of that path, so two `part.parquet` in different folders never share output files."""
-    root = Path(os.path.commonpath([str(f.resolve().parent) for f in files]))
     keys = {}
     for f in files:
-        relative = str(f.resolve().relative_to(root))
+        relative = f.resolve().relative_to(root.resolve()).as_posix()
         keys[f] = f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', relative)}-{hashlib.sha1(relative.encode()).hexdigest()[:8]}"
     return keys
 
@@ -411,7 +408,7 @@ def score(artifact: str | Path, input_spec: str | Path, output: str | Path, opti
     artifact, output = Path(artifact), Path(output)
     Manifest.read(artifact)  # a wrong folder fails here, before any worker starts
     sha256 = artifact_sha256(artifact)
-    files = input_files(input_spec)
+    files = input_files(input_spec)  # file -> its output name
     lock = open_output(output, job_settings(artifact, options, runtime, sha256))
     try:
         if options.engine == "ray":
@@ -426,11 +423,10 @@ def score(artifact: str | Path, input_spec: str | Path, output: str | Path, opti
         lock.close()
 
 
-def _score_local(artifact: Path, files: list[Path], output: Path, options: ScoreOptions, runtime: RuntimeOptions,
+def _score_local(artifact: Path, files: dict[Path, str], output: Path, options: ScoreOptions, runtime: RuntimeOptions,
                  sha256: str) -> Summary:
     workers, runtime = local_plan(options, runtime)
     summary = Summary(files=len(files))
-    keys = file_keys(files)
     pool = None
     if workers > 1:
         # spawn: a fresh interpreter per worker, so no onnxruntime thread pool is forked mid-use
@@ -449,9 +445,9 @@ def _score_local(artifact: Path, files: list[Path], output: Path, options: Score
                 summary.fragments_written += 1
 
     try:
-        for path in files:
+        for path, key in files.items():
             for index, table in readable_fragments(path, options, summary):
-                target = fragment_path(output, keys[path], index)
+                target = fragment_path(output, key, index)
                 if marker_path(output, target.stem).exists() and target.exists():
                     summary.fragments_skipped += 1
                 elif pool is None:

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cvguard.export.options import RuntimeOptions, ScoreOptions
-from cvguard.export.score import Summary, as_fragment, file_keys, marker_path, score_table
+from cvguard.export.score import Summary, as_fragment, marker_path, score_table
 from cvguard.io import fsync_dir, write_json
 
 
@@ -56,7 +56,7 @@ def read(path: Path, options: ScoreOptions):
     return ray.data.read_json(str(path), lines=True)
 
 
-def score_with_ray(artifact: Path, files: list[Path], output: Path, options: ScoreOptions, runtime: RuntimeOptions,
+def score_with_ray(artifact: Path, files: dict[Path, str], output: Path, options: ScoreOptions, runtime: RuntimeOptions,
                    sha256: str) -> Summary:
     import ray
 
@@ -70,7 +70,7 @@ def score_with_ray(artifact: Path, files: list[Path], output: Path, options: Sco
         cpus = max(os.cpu_count() or 1, math.ceil(options.actors * options.cpus_per_actor) + 1)
         ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     summary = Summary(files=len(files))
-    for path, key in file_keys(files).items():
+    for path, key in files.items():  # file -> its output name
         if marker_path(output, key).exists():
             summary.fragments_skipped += 1
             continue

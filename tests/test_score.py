@@ -152,6 +152,19 @@ def test_two_worker_processes_write_the_same_output_as_one(artifact, tmp_path, c
     assert len(parts) == 7 and all(name.endswith(".parquet") for name in parts)  # 400 rows / 60, one file each
 
 
+def test_a_backlog_folder_that_grows_keeps_the_finished_files_and_adds_the_new_one(artifact, tmp_path, capsys):
+    (tmp_path / "in" / "2026" / "11").mkdir(parents=True)
+    table = backlog(60)
+    pq.write_table(table.slice(0, 40), tmp_path / "in" / "2026" / "11" / "part.parquet")
+    command = ["score", str(artifact), str(tmp_path / "in"), str(tmp_path / "out")]
+    main(command)
+    pq.write_table(table.slice(40), tmp_path / "in" / "part.parquet")  # same name, another folder
+    main(command)
+    second = json.loads(capsys.readouterr().out.split("\n}\n")[1] + "\n}")
+    assert (second["fragments_skipped"], second["fragments_written"], second["rows"]) == (1, 1, 60)
+    assert read_output(tmp_path / "out").column("id").to_pylist() == sorted(table.column("id").to_pylist())
+
+
 def test_a_rerun_with_other_settings_is_refused(artifact, tmp_path, capsys):
     pq.write_table(backlog(20), tmp_path / "in.parquet")
     command = ["score", str(artifact), str(tmp_path / "in.parquet"), str(tmp_path / "out")]
