@@ -46,7 +46,7 @@ from cvguard.contracts import MANIFEST_FILE, Manifest
 from cvguard.export.options import RuntimeOptions, ScoreOptions, TextStatus, text_problem
 from cvguard.io import InputError, atomic_write, sha256_of, write_json
 
-INPUT_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv")
+INPUT_SUFFIXES = (".parquet", ".jsonl", ".csv")  # not .json: often one JSON array, which is no JSON Lines
 TEXT, READ_STATUS = "__text", "__read_status"  # a fragment's text, and a status its reader already knows
 JOB_FILE, DONE_DIR, SUMMARY_FILE = "_job.json", "_done", "_summary.json"  # "_": pyarrow's dataset readers skip them
 ENGINES = ("local", "ray")
@@ -80,6 +80,8 @@ def input_files(spec: str | Path) -> dict[Path, str]:
     files. The name depends only on where the file sits under INPUT, so a backlog folder that grows keeps
     the names, and the finished fragments, of the files it had."""
     path = Path(spec)
+    if path.is_file() and path.suffix not in INPUT_SUFFIXES:
+        raise InputError(path, None, f"not a {', '.join(INPUT_SUFFIXES)} file")
     if path.is_file():
         root, candidates = path.parent, [path]
     elif path.is_dir():
@@ -100,7 +102,7 @@ def input_files(spec: str | Path) -> dict[Path, str]:
 def read_fragments(path: Path, options: ScoreOptions) -> Iterator[pa.Table]:
     """The file as tables of `fragment_rows` rows (the last one shorter), each with the id and keep columns,
     TEXT and READ_STATUS. The same file always gives the same fragments: that is what makes resume exact."""
-    reader = {".parquet": _parquet_batches, ".csv": _csv_batches}.get(path.suffix, _jsonl_batches)
+    reader = {".parquet": _parquet_batches, ".csv": _csv_batches, ".jsonl": _jsonl_batches}[path.suffix]
     pending: list[pa.Table] = []
     held = 0
     for table in reader(path, options):

@@ -160,7 +160,7 @@ def test_a_backlog_folder_that_grows_keeps_the_finished_files_and_adds_the_new_o
     main(command)
     pq.write_table(table.slice(40), tmp_path / "in" / "part.parquet")  # same name, another folder
     main(command)
-    second = json.loads(capsys.readouterr().out.split("\n}\n")[1] + "\n}")
+    second = json.loads((tmp_path / "out" / "_summary.json").read_text())
     assert (second["fragments_skipped"], second["fragments_written"], second["rows"]) == (1, 1, 60)
     assert read_output(tmp_path / "out").column("id").to_pylist() == sorted(table.column("id").to_pylist())
 
@@ -170,7 +170,7 @@ def test_a_rerun_with_other_settings_is_refused(artifact, tmp_path, capsys):
     command = ["score", str(artifact), str(tmp_path / "in.parquet"), str(tmp_path / "out")]
     main(command)
     main(command)  # the same settings: nothing left to do
-    assert json.loads(capsys.readouterr().out.split("\n}\n")[1] + "\n}")["fragments_skipped"] == 1
+    assert json.loads((tmp_path / "out" / "_summary.json").read_text())["fragments_skipped"] == 1
     with pytest.raises(SystemExit):
         main([*command, "--fragment-rows", "7"])
     assert "other settings (fragment_rows)" in capsys.readouterr().err

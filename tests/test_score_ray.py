@@ -5,7 +5,6 @@ start."""
 import json
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import make_run
@@ -66,5 +65,5 @@ def test_ray_reports_an_unreadable_file_and_scores_the_others(local_ray, artifac
     (tmp_path / "in" / "bad.parquet").write_bytes(b"PAR1 not parquet")
     summary = score(artifact, tmp_path / "in", tmp_path / "out", ScoreOptions(engine="ray", actors=1))
     assert list(summary.failed_files) == [str(tmp_path / "in" / "bad.parquet")]
-    assert summary.by_status == {"ok": 40} and pa.Table.equals(read_output(tmp_path / "out").select(["id"]),
-                                                               backlog(40).select(["id"]).sort_by("id"))
+    assert summary.by_status == {"ok": 40}
+    assert read_output(tmp_path / "out").column("id").to_pylist() == sorted(backlog(40).column("id").to_pylist())
