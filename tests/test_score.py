@@ -13,10 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import SAFE_TEXTS, VIOLENT_TEXTS, make_run
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cvguard.cli import main
 from cvguard.contracts import RunDir
-from cvguard.export.options import TextLimits
+from cvguard.export.options import TextLimits, TextStatus, text_problem
 from cvguard.export.runtime import Classifier
 
 REPO = Path(__file__).resolve().parents[1]
@@ -142,6 +144,22 @@ def test_runtime_predict_skip_invalid_marks_bad_texts_and_scores_the_rest_as_alo
         clf.predict(texts)  # the default still refuses the whole call
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.one_of(st.text(st.characters(codec=None, exclude_categories=()), max_size=30), st.none(),
+                                st.integers(), st.sampled_from(TEXTS)), max_size=8))
+def test_skip_invalid_scores_every_valid_text_as_alone_and_marks_the_rest(artifact, texts):
+    clf = Classifier.load(artifact)
+    results = clf.predict(texts, skip_invalid=True)
+    assert len(results) == len(texts)
+    for text, result in zip(texts, results):
+        problem = text_problem(text)
+        assert result["status"] == (TextStatus.OK if problem is None else problem[0]).value
+        if problem is None:
+            assert result["probs"] == clf.predict([text])[0]["probs"]
+        else:
+            assert "probs" not in result and result["error"] == problem[1]
+
+
 def test_two_worker_processes_write_the_same_output_as_one(artifact, tmp_path, capsys):
     pq.write_table(backlog(400), tmp_path / "in.parquet")
     for workers in ("1", "2"):
@@ -212,3 +230,16 @@ def test_sigkill_then_the_same_command_gives_exactly_the_uninterrupted_output(ar
     assert len(ids) == len(set(ids)) == n
     assert resumed.equals(whole)
     assert not list((tmp_path / "killed").rglob(".*.tmp"))
+
+
+def test_a_second_job_on_an_output_folder_in_use_is_refused(artifact, tmp_path, capsys):
+    import fcntl
+
+    pq.write_table(backlog(10), tmp_path / "in.parquet")
+    (tmp_path / "out").mkdir()
+    with open(tmp_path / "out" / ".lock", "w") as running_job:
+        fcntl.flock(running_job, fcntl.LOCK_EX)
+        with pytest.raises(SystemExit):
+            main(["score", str(artifact), str(tmp_path / "in.parquet"), str(tmp_path / "out")])
+    assert "another cvguard score job is writing here" in capsys.readouterr().err
+    assert not list((tmp_path / "out").glob("*.parquet"))
