@@ -234,7 +234,8 @@ def _csv_batches(path: Path, options: ScoreOptions) -> Iterator[pa.Table]:
                     yield _table(rows, options)
                     rows = []
         except csv.Error as e:
-            raise InputError(path, reader.line_num, f"{e}: a quote opened near this line is never closed") from None
+            # an unclosed quote, or a field over csv.field_size_limit() (one that swallowed the rest of the file)
+            raise InputError(path, reader.line_num, f"bad CSV ({e})") from None
     if rows:
         yield _table(rows, options)
 
@@ -292,10 +293,11 @@ def write_fragment(path: Path, table: pa.Table) -> dict:
     return counts
 
 
-def job_settings(artifact: Path, options: ScoreOptions, runtime: RuntimeOptions, sha256: str) -> dict:
-    """What decides the output rows: a rerun must match it, or its rows would not be the same job's."""
+def job_settings(options: ScoreOptions, runtime: RuntimeOptions, sha256: str) -> dict:
+    """What decides the output rows: a rerun must match it, or its rows would not be the same job's. The
+    artifact counts by its sha256, not its path: a copy elsewhere scores the same."""
     decides = ("text_column", "id_column", "keep", "engine", "fragment_rows", "max_chars")
-    return {"artifact": str(Path(artifact).resolve()), "artifact_sha256": sha256,
+    return {"artifact_sha256": sha256,
             **{k: v for k, v in asdict(options).items() if k in decides},
             "keep": list(options.keep), "variant": runtime.variant, "long_texts": runtime.long_texts}
 
@@ -411,7 +413,7 @@ def score(artifact: str | Path, input_spec: str | Path, output: str | Path, opti
     Manifest.read(artifact)  # a wrong folder fails here, before any worker starts
     sha256 = artifact_sha256(artifact)
     files = input_files(input_spec)  # file -> its output name
-    lock = open_output(output, job_settings(artifact, options, runtime, sha256))
+    lock = open_output(output, job_settings(options, runtime, sha256))
     try:
         if options.engine == "ray":
             try:
