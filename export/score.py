@@ -341,8 +341,8 @@ def summarise(output: Path, summary: Summary) -> Summary:
 
 def failure(output: Path, summary: Summary) -> ScoreFailed:
     listing = "; ".join(f"{name} ({why})" for name, why in summary.failed_files.items())
-    return ScoreFailed(f"{len(summary.failed_files)} of {summary.files} input files could not be read, the "
-                       f"others were scored into {output}: {listing}")
+    return ScoreFailed(f"{len(summary.failed_files)} of {summary.files} input files could not be read (any "
+                       f"others were scored into {output}): {listing}")
 
 
 # Errors that mean "this file cannot be read". An error while scoring or writing (a full disk, a broken
@@ -353,13 +353,19 @@ UNREADABLE = (OSError, InputError, pa.ArrowException, UnicodeDecodeError)
 def readable_fragments(path: Path, options: ScoreOptions, summary: Summary) -> Iterator[tuple[int, pa.Table]]:
     """(index, fragment) of one file; a file that stops being readable is reported and ends early. Only the
     reading is guarded: an error in the caller's loop body is not thrown into this generator."""
-    from cvguard.cli import one_line
-
     try:
         yield from enumerate(read_fragments(path, options))
     except UNREADABLE as e:
-        summary.failed_files[str(path)] = one_line(e)
-        print(f"cvguard score: cannot read {path}: {one_line(e)}; going on with the other files", file=sys.stderr)
+        unreadable(summary, path, e)
+
+
+def unreadable(summary: Summary, path: Path, error: BaseException) -> None:
+    """Records and reports a file that could not be read; the job goes on with the others."""
+    from cvguard.cli import one_line
+
+    why = one_line(error).removeprefix(str(path)).lstrip(":, ")  # InputError's message starts with the path
+    summary.failed_files[str(path)] = why
+    print(f"cvguard score: cannot read {path}: {why}; going on with the other files", file=sys.stderr)
 
 
 # --- the local engine --------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ is reported as unreadable, and the others go on.
 import math
 import os
 import shutil
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cvguard.export.options import RuntimeOptions, ScoreOptions
-from cvguard.export.score import Summary, as_fragment, marker_path, score_table
+from cvguard.export.score import Summary, as_fragment, marker_path, score_table, unreadable
 from cvguard.io import fsync_dir, write_json
 
 
@@ -60,8 +59,6 @@ def score_with_ray(artifact: Path, files: dict[Path, str], output: Path, options
                    sha256: str) -> Summary:
     import ray
 
-    from cvguard.cli import one_line
-
     if not ray.is_initialized() and options.address:
         ray.init(address=options.address, log_to_driver=False)
     elif not ray.is_initialized():
@@ -85,8 +82,7 @@ def score_with_ray(artifact: Path, files: dict[Path, str], output: Path, options
                 num_gpus=options.gpus_per_actor or None)
             scored.write_parquet(str(staging))
         except Exception as e:  # Ray wraps a reader's error in its own types: the file is what failed
-            summary.failed_files[str(path)] = one_line(e)
-            print(f"cvguard score: cannot read {path}: {one_line(e)}; going on with the other files", file=sys.stderr)
+            unreadable(summary, path, e)
             shutil.rmtree(staging, ignore_errors=True)
             continue
         counts: Counter = Counter()
