@@ -243,3 +243,17 @@ def test_a_second_job_on_an_output_folder_in_use_is_refused(artifact, tmp_path, 
             main(["score", str(artifact), str(tmp_path / "in.parquet"), str(tmp_path / "out")])
     assert "another cvguard score job is writing here" in capsys.readouterr().err
     assert not list((tmp_path / "out").glob("*.parquet"))
+
+
+def test_the_local_engine_needs_no_torch_transformers_or_ray(artifact, tmp_path):
+    pq.write_table(backlog(50), tmp_path / "in.parquet")
+    code = f"""
+import sys
+for name in ("torch", "transformers", "ray", "datasets"):
+    sys.modules[name] = None  # any import of them now fails loudly (in this process: one worker, in-process)
+from cvguard.cli import main
+main(["score", {str(artifact)!r}, {str(tmp_path / "in.parquet")!r}, {str(tmp_path / "out")!r}, "--workers", "1"])
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["by_status"] == {"ok": 50}
