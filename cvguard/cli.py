@@ -144,6 +144,23 @@ def cmd_predict(args):
               file=sys.stderr)
 
 
+def cmd_score(args):
+    from dataclasses import asdict, replace
+
+    from cvguard.export.options import RuntimeOptions, ScoreOptions, from_args
+
+    try:
+        from cvguard.export.score import failure, score
+    except ImportError as e:
+        raise SystemExit(f"cvguard score needs pyarrow: pip install 'cvguard[score]' ({e})") from None
+
+    options = replace(from_args(ScoreOptions, args), keep=tuple(args.keep or ()))
+    summary = score(args.artifact, args.input, args.output, options, from_args(RuntimeOptions, args))
+    print(json.dumps(asdict(summary), ensure_ascii=False, indent=2))
+    if summary.failed_files:  # every readable file was scored; the exit code still says some were not
+        raise failure(args.output, summary)
+
+
 def cmd_serve(args):
     from cvguard.export.options import RuntimeOptions, ServeOptions, from_args
 
@@ -247,7 +264,7 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cvguard.export.options import ServeOptions
+    from cvguard.export.options import ScoreOptions, ServeOptions
 
     parser = argparse.ArgumentParser(prog="cvguard", description=__doc__.splitlines()[0],
                                      epilog="Errors are one line; add --debug anywhere for the traceback.")
@@ -286,6 +303,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", help="write JSONL here instead of stdout")
     add_runtime_options(p)
     p.set_defaults(func=cmd_predict)
+
+    d_score = ScoreOptions()
+    p = sub.add_parser("score", help="score a backlog (Parquet, JSONL or CSV files) into a folder of Parquet files; "
+                                     "resumable", description="Score every row of INPUT into OUTPUT, a folder of "
+                       "Parquet files written fragment by fragment: rerun the same command after a kill to resume. "
+                       "Rows that cannot be scored get a status; exit code 1 only when a file could not be read.")
+    p.add_argument("artifact", type=Path, help="artifact folder written by `cvguard export`")
+    p.add_argument("input", help="a .parquet, .jsonl or .csv file, a folder of them, or a glob (quote it)")
+    p.add_argument("output", type=Path, help="output folder of Parquet files")
+    p.add_argument("--text-column", default=d_score.text_column, help=f"default {d_score.text_column}")
+    p.add_argument("--id-column", default=d_score.id_column, help=f"default {d_score.id_column}")
+    p.add_argument("--keep", action="append", metavar="COLUMN", help="copy this input column to the output; repeatable")
+    p.add_argument("--engine", default=d_score.engine, choices=["local", "ray"],
+                   help="local: worker processes on this machine; ray: Ray Data actors (pip install 'cvguard[ray]')")
+    p.add_argument("--workers", type=int, default=d_score.workers, help="local: worker processes (default: one per core)")
+    p.add_argument("--fragment-rows", type=int, default=d_score.fragment_rows,
+                   help=f"rows per output file, the unit of resume (default {d_score.fragment_rows}); "
+                        "ray: rows per map_batches batch")
+    p.add_argument("--max-chars", type=int, default=d_score.max_chars,
+                   help=f"longer texts get status too_long (default {d_score.max_chars})")
+    p.add_argument("--actors", type=int, default=d_score.actors, help=f"ray: actors (default {d_score.actors})")
+    p.add_argument("--cpus-per-actor", type=float, default=d_score.cpus_per_actor)
+    p.add_argument("--gpus-per-actor", type=float, default=d_score.gpus_per_actor,
+                   help="ray: GPUs per actor (needs onnxruntime-gpu and --device cuda)")
+    p.add_argument("--address", default=d_score.address, help="ray: join this cluster (e.g. auto); default: start Ray here")
+    add_runtime_options(p)
+    p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("serve", help="serve an artifact over HTTP: POST /v1/classify, Perspective's "
                                      "/v1alpha1/comments:analyze, GET /healthz, /docs",

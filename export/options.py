@@ -6,6 +6,7 @@ without importing fastapi, onnxruntime or torch.
 """
 
 from dataclasses import dataclass, fields
+from enum import Enum
 
 from cvguard.windows import LONG_TEXT_MODES  # noqa: F401 (the runtime and the CLI take it from here)
 
@@ -51,6 +52,26 @@ class ServeOptions:
         return TextLimits(1, self.max_texts, self.max_chars, self.max_request_tokens)
 
 
+@dataclass(frozen=True)
+class ScoreOptions:
+    """`cvguard score`: a backlog of files scored into a folder of Parquet files (export/score.py)."""
+    text_column: str = "text"
+    id_column: str = "id"
+    keep: tuple[str, ...] = ()  # input columns copied to the output beside the id
+    engine: str = "local"  # "local" | "ray"
+    # local: worker processes, each with one onnxruntime session of `threads` threads (0 = cores / workers).
+    # 0 = one per core, each of 1 thread: on the 2-core VM, 2 processes x 1 thread scored 1.2-1.4x the rows per
+    # second of 1 process x 2 threads (a first check, busy machine; docs/benchmarks.md, "Batch scoring").
+    workers: int = 0
+    fragment_rows: int = 20_000  # rows per output file: the unit of resume, and of what one worker holds
+    # Longer texts get status too_long: they bound what one row costs (window mode scores every window).
+    max_chars: int = 10_000
+    actors: int = 2  # ray: actors, each loading the artifact once
+    cpus_per_actor: float = 1.0
+    gpus_per_actor: float = 0.0  # > 0 needs onnxruntime-gpu and --device cuda
+    address: str | None = None  # ray: an existing cluster ("auto", "ray://host:10001"); None = start one here
+
+
 def from_args(cls, args):
     """An options dataclass from an argparse namespace whose dests are the field names; a field the parser
     does not offer keeps its default."""
@@ -67,6 +88,37 @@ class InvalidTexts(ValueError, TypeError):
         self.index = index
 
 
+class TextStatus(str, Enum):
+    """Why a text is not scored, as the short code a per-row caller records (`cvguard score`'s status
+    column); OK for a text that is."""
+    OK = "ok"
+    NULL = "null"
+    EMPTY = "empty"  # empty or whitespace only
+    NOT_STRING = "not_string"
+    TOO_LONG = "too_long"
+    INVALID_UNICODE = "invalid_unicode"  # a lone surrogate
+    # Set by readers, before any text exists: bytes that are not UTF-8, a line that is not JSON, a CSV row with
+    # the wrong number of fields.
+    INVALID_UTF8 = "invalid_utf8"
+    INVALID_JSON = "invalid_json"
+    BAD_CSV_ROW = "bad_csv_row"
+
+
+def text_problem(text, max_chars: int | None = None) -> tuple[TextStatus, str] | None:
+    """The one check of a single text: None when it can be scored, else its status and what is wrong."""
+    if not isinstance(text, str):
+        return TextStatus.NULL if text is None else TextStatus.NOT_STRING, f"is {type(text).__name__}, expected a string"
+    if not text.strip():
+        return TextStatus.EMPTY, "is empty or whitespace only"
+    if max_chars is not None and len(text) > max_chars:
+        return TextStatus.TOO_LONG, f"is too long: {len(text)} > {max_chars} characters"
+    try:  # a lone surrogate ("\ud800", valid in JSON) makes the tokenizer raise: refuse it here
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return TextStatus.INVALID_UNICODE, f"is not valid Unicode: lone surrogate {text[e.start]!r} at character {e.start}"
+    return None
+
+
 def validate_texts(texts, limits: TextLimits = TextLimits()) -> list[str]:
     if isinstance(texts, str) or not hasattr(texts, "__iter__"):
         raise InvalidTexts(f"texts must be a list of strings, got {type(texts).__name__}")
@@ -76,16 +128,9 @@ def validate_texts(texts, limits: TextLimits = TextLimits()) -> list[str]:
     if limits.max_texts is not None and len(texts) > limits.max_texts:
         raise InvalidTexts(f"too many texts: {len(texts)} > {limits.max_texts} per request")
     for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise InvalidTexts(f"is {type(text).__name__}, expected a string", i)
-        if not text.strip():
-            raise InvalidTexts("is empty or whitespace only", i)
-        if limits.max_chars is not None and len(text) > limits.max_chars:
-            raise InvalidTexts(f"is too long: {len(text)} > {limits.max_chars} characters", i)
-        try:  # a lone surrogate ("\ud800", valid in JSON) makes the tokenizer raise: refuse it here
-            text.encode("utf-8")
-        except UnicodeEncodeError as e:
-            raise InvalidTexts(f"is not valid Unicode: lone surrogate {text[e.start]!r} at character {e.start}", i) from None
+        problem = text_problem(text, limits.max_chars)
+        if problem is not None:
+            raise InvalidTexts(problem[1], i)
     total = sum(map(len, texts))
     if limits.max_total_chars is not None and total > limits.max_total_chars:
         raise InvalidTexts(f"too long in total: {total} > {limits.max_total_chars} characters per request; "

@@ -13,7 +13,8 @@ with the text's probability the maximum over its windows ("window": abuse at the
 still seen), or truncated to the first max_length tokens ("truncate": what training and evaluation saw).
 The manifest records the export's choice; `Classifier.load(long_texts=...)` overrides it. Bad input (empty
 strings, non-strings, anything over optional TextLimits) raises options.InvalidTexts with the offending
-index, the same check the server answers 422 with.
+index, the same check the server answers 422 with; `predict(..., skip_invalid=True)` marks such a text with a
+status instead, and scores the rest.
 """
 
 import warnings
@@ -24,7 +25,15 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from cvguard.contracts import ARTIFACT_TOKENIZER, Manifest
-from cvguard.export.options import LONG_TEXT_MODES, RuntimeOptions, TextLimits, validate_texts
+from cvguard.export.options import (
+    LONG_TEXT_MODES,
+    InvalidTexts,
+    RuntimeOptions,
+    TextLimits,
+    TextStatus,
+    text_problem,
+    validate_texts,
+)
 from cvguard.io import sha256_of  # noqa: F401 (export and the benchmarks take it from here too)
 from cvguard.normalize import normalize_text
 from cvguard.windows import default_window_stride, split_windows
@@ -180,10 +189,22 @@ class Classifier:
         return sigmoid(logits)
 
     def predict(self, texts, batch_size: int = RuntimeOptions.batch_size,
-                limits: TextLimits = TextLimits()) -> list[dict]:
-        texts = validate_texts(texts, limits)
-        probs = self.predict_proba(texts, batch_size)
-        return self.format(texts, probs)
+                limits: TextLimits = TextLimits(), skip_invalid: bool = False) -> list[dict]:
+        """skip_invalid: a text that fails the per-text check (null, empty, not a string, over
+        limits.max_chars, a lone surrogate) gets {"text", "status", "error"} and no scores, instead of one
+        InvalidTexts for the whole call; every other text is scored, with status "ok", exactly as alone."""
+        if not skip_invalid:
+            texts = validate_texts(texts, limits)
+            return self.format(texts, self.predict_proba(texts, batch_size))
+        if isinstance(texts, str) or not hasattr(texts, "__iter__"):
+            raise InvalidTexts(f"texts must be a list of strings, got {type(texts).__name__}")
+        texts = list(texts)
+        problems = [text_problem(text, limits.max_chars) for text in texts]
+        good = [text for text, problem in zip(texts, problems) if problem is None]
+        scored = iter(self.format(good, self.predict_proba(good, batch_size)) if good else [])
+        return [{**next(scored), "status": TextStatus.OK.value} if problem is None else
+                {"text": text, "status": problem[0].value, "error": problem[1]}
+                for text, problem in zip(texts, problems)]
 
     def format(self, texts: list[str], probs: np.ndarray) -> list[dict]:
         flags = probs >= self.thresholds

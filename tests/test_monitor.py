@@ -2,6 +2,7 @@
 processes and real HTTP: pile-ons alert, busy benign targets do not, protected targets alert sooner, a SIGKILL
 loses and doubles nothing, and the evidence chain catches an edited and a deleted record."""
 
+import glob
 import http.client
 import io
 import json
@@ -335,9 +336,11 @@ def postgres_url():
     """A throwaway PostgreSQL server on a free port (run as the `postgres` user when the tests run as root, in a
     folder of its own under the system temp folder: pytest's are private to the user running the tests)."""
     pytest.importorskip("psycopg", reason="psycopg not installed (pip install 'cvguard[monitor]')")
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    # Debian's postgresql package keeps the server binaries off PATH, in /usr/lib/postgresql/<version>/bin.
+    path = os.pathsep.join([os.environ.get("PATH", ""), *sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)])
+    initdb, pg_ctl = shutil.which("initdb", path=path), shutil.which("pg_ctl", path=path)
     if not (initdb and pg_ctl):
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on PATH")
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on PATH or in /usr/lib/postgresql/*/bin")
     folder = Path(tempfile.mkdtemp(prefix="cvguard-pg-"))
     prefix: list[str] = []
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root

@@ -1,0 +1,98 @@
+"""The `ray` engine of `cvguard score` (pip install 'cvguard[ray]'): Ray Data reads each input file
+(read_parquet, read_json, read_csv), `map_batches` scores it with a callable class, so each actor loads the
+artifact once, and `write_parquet` writes it; rows are scored by the same `score_table` as the local engine.
+
+Without `address`, Ray starts on this machine; with one ("auto", "ray://head:10001"), the job joins that
+cluster, whose nodes must all see the artifact, the input and OUTPUT at the same paths (shared storage).
+There, keep actors x cpus_per_actor below the cluster's CPUs: Ray's read and write tasks need CPUs too.
+
+Resume works per input file: a file's output goes to a staging folder, is renamed into OUTPUT as
+`<file key>-ray-<n>.parquet`, and then gets its completion marker; a rerun skips marked files and redoes the
+others from scratch. So with this engine, split a backlog into many files. Ray's readers fail a file that
+is not UTF-8 or not JSON Lines as a whole, where the local engine gives the bad lines a status: such a file
+is reported as unreadable, and the others go on.
+"""
+
+import math
+import os
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cvguard.export.options import RuntimeOptions, ScoreOptions
+from cvguard.export.score import Summary, as_fragment, marker_path, score_table, unreadable
+from cvguard.io import fsync_dir, write_json
+
+
+class ScoreBatch:
+    """One per Ray actor: the artifact is loaded once, then every batch the actor gets is scored with it."""
+
+    def __init__(self, artifact: Path, options: ScoreOptions, runtime: RuntimeOptions, sha256: str):
+        from dataclasses import replace
+
+        from cvguard.export.runtime import Classifier
+
+        threads = runtime.threads or max(1, int(options.cpus_per_actor))  # the cores Ray reserved for this actor
+        self.classifier = Classifier.from_options(artifact, replace(runtime, threads=threads))
+        self.options, self.runtime, self.sha256 = options, runtime, sha256
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        return score_table(self.classifier, as_fragment(batch, self.options), self.options, self.sha256,
+                           self.runtime.batch_size)
+
+
+def read(path: Path, options: ScoreOptions):
+    import ray.data
+
+    columns = list(dict.fromkeys([options.id_column, options.text_column, *options.keep]))
+    if path.suffix == ".parquet":
+        return ray.data.read_parquet(str(path)).select_columns(columns)  # pushed down into the reader
+    if path.suffix == ".csv":
+        return ray.data.read_csv(str(path))
+    return ray.data.read_json(str(path), lines=True)
+
+
+def score_with_ray(artifact: Path, files: dict[Path, str], output: Path, options: ScoreOptions, runtime: RuntimeOptions,
+                   sha256: str) -> Summary:
+    import ray
+
+    if not ray.is_initialized() and options.address:
+        ray.init(address=options.address, log_to_driver=False)
+    elif not ray.is_initialized():
+        # Read and write tasks need a CPU beside the actors': an actor pool holding every CPU starves them and
+        # the job hangs. So a local Ray gets one logical CPU more than the actors reserve.
+        cpus = max(os.cpu_count() or 1, math.ceil(options.actors * options.cpus_per_actor) + 1)
+        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+    summary = Summary(files=len(files))
+    for path, key in files.items():  # file -> its output name
+        if marker_path(output, key).exists():
+            summary.fragments_skipped += 1
+            continue
+        for stale in output.glob(f"{key}-ray-*.parquet"):  # an earlier run died before this file's marker
+            stale.unlink()
+        staging = output / f".{key}.staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            scored = read(path, options).map_batches(
+                ScoreBatch, fn_constructor_args=(artifact, options, runtime, sha256), batch_size=options.fragment_rows,
+                batch_format="pyarrow", concurrency=options.actors, num_cpus=options.cpus_per_actor,
+                num_gpus=options.gpus_per_actor or None)
+            scored.write_parquet(str(staging))
+        except Exception as e:  # Ray wraps a reader's error in its own types: the file is what failed
+            unreadable(summary, path, e)
+            shutil.rmtree(staging, ignore_errors=True)
+            continue
+        counts: Counter = Counter()
+        for n, part in enumerate(sorted(staging.glob("*.parquet"))):
+            with open(part, "rb") as f:  # Ray writes without fsync; the marker must not outlive the data
+                os.fsync(f.fileno())
+            counts.update(pq.read_table(part, columns=["status"]).column("status").to_pylist())
+            part.rename(output / f"{key}-ray-{n:05d}.parquet")
+        fsync_dir(output)
+        write_json(marker_path(output, key), {"rows": sum(counts.values()), "by_status": dict(counts)})
+        shutil.rmtree(staging, ignore_errors=True)
+        summary.fragments_written += 1
+    return summary
