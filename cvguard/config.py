@@ -187,24 +187,29 @@ def _check_type(value, hint, where: str):
     return value
 
 
-def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] = ()) -> RunConfig:
-    """Reads a YAML config (or the defaults) and applies `section.key=value` overrides."""
+def read_yaml(path: str | Path | None, overrides: typing.Sequence[str], what: str, example: str) -> dict:
+    """A YAML file (or nothing) as a dict, with `a.b=value` overrides applied; `what` names it in errors."""
     raw: dict = {}
     if path is not None:
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"config file not found: {path}")
+            raise FileNotFoundError(f"{what} file not found: {path}")
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep:
-            raise ValueError(f"override {item!r}: expected key=value, e.g. train.epochs=1")
+            raise ValueError(f"override {item!r}: expected key=value, e.g. {example}")
         node = raw
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = yaml.safe_load(text) if text else ""
-    return _build(RunConfig, raw, str(path or "config"))
+    return raw
+
+
+def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] = ()) -> RunConfig:
+    """Reads a YAML config (or the defaults) and applies `section.key=value` overrides."""
+    return _build(RunConfig, read_yaml(path, overrides, "config", "train.epochs=1"), str(path or "config"))
 
 
 def save_config(config: RunConfig, path: Path) -> None:

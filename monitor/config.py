@@ -3,9 +3,7 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from cvguard.config import _build
+from cvguard.config import _build, read_yaml
 
 PROTECTED_ATTRIBUTES = ("minor", "elderly", "disabled")
 
@@ -87,19 +85,5 @@ class MonitorConfig:
 
 
 def load_monitor_config(path: str | Path | None = None, overrides=()) -> MonitorConfig:
-    raw: dict = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"rules file not found: {path}")
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        if not sep:
-            raise ValueError(f"override {item!r}: expected key=value, e.g. rules.pile_on.min_violent=3")
-        node = raw
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(text) if text else ""
+    raw = read_yaml(path, overrides, "rules", "rules.pile_on.min_violent=3")
     return _build(MonitorConfig, raw, str(path or "monitor config"))

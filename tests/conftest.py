@@ -3,13 +3,48 @@
 Nothing here downloads anything; tests that need ../shared carry the `shared` marker and skip without it.
 """
 
+import http.client
 import json
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def running_server(artifact, *options: str):
+    """`cvguard serve ARTIFACT OPTIONS` on a free loopback port, up and healthy; yields the port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "cvguard.cli", "serve", str(artifact), "--port", str(port),
+                                *options], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            finally:
+                connection.close()
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "server did not come up"
+            time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 SHARED = REPO.parent / "shared"
 SHARED_MODEL = SHARED / "models" / "multilingual-e5-small-zh"
 SHARED_DATASETS = SHARED / "datasets"

@@ -15,14 +15,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
 import pytest
-from conftest import REPO, SAFE_TEXTS, VIOLENT_TEXTS, make_run
+from conftest import REPO, SAFE_TEXTS, VIOLENT_TEXTS, make_run, running_server
 
 from cvguard.contracts import RunDir
 from cvguard.export.runtime import Classifier
@@ -284,35 +283,11 @@ def request(port: int, method: str, path: str, body=None) -> tuple[int, dict]:
         connection.close()
 
 
-@contextmanager
-def serving(*args: str):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "cvguard.cli", "serve", *args, "--port", str(port)], cwd=REPO,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if request(port, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, process.stderr.read()
-            assert time.monotonic() < deadline, "server did not come up"
-            time.sleep(0.2)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def test_http_events_alert_and_alerts_are_listed_by_priority(scored, tmp_path):
     pytest.importorskip("uvicorn")
     artifact, _, violent, clean = scored
     db = tmp_path / "http.db"
-    with serving(str(artifact), "--monitor-db", str(db)) as port:
+    with running_server(artifact, "--monitor-db", str(db)) as port:
         adult = [event(600 + k, k, f"a{k}", violent[k], target="大刘") for k in range(5)]
         child = [event(700 + k, k, f"a{k}", violent[k], target="小刘", target_attributes={"minor": True}) for k in range(3)]
         status, body = request(port, "POST", "/v1/events", {"events": adult[:4] + [{"id": "bad", "text": "x"}]})

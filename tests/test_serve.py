@@ -3,8 +3,6 @@
 import http.client
 import json
 import socket
-import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -12,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAFE_TEXTS, VIOLENT_TEXTS
+from conftest import SAFE_TEXTS, VIOLENT_TEXTS, running_server
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,31 +29,6 @@ def export_tiny_artifact(root, model_dir) -> Path:
     config = make_run(root, model_dir, overrides=["export.quantize=false", "export.fp16=false"])
     export(config)
     return RunDir(config.run_path).artifact
-
-
-@contextmanager
-def running_server(artifact: Path, *options: str):
-    """`cvguard serve ARTIFACT OPTIONS` on a free loopback port, up and healthy; yields the port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "cvguard.cli", "serve", str(artifact), "--port", str(port),
-                                *options], stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if request(port, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, process.stderr.read()
-            assert time.monotonic() < deadline, "server did not come up"
-            time.sleep(0.2)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
