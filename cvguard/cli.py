@@ -6,6 +6,7 @@ Stage modules are imported inside each command, so `cvguard predict` works with 
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -405,6 +406,9 @@ def main(argv=None):
         args.func(args)
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except BrokenPipeError:  # `cvguard monitor ... | head`: the reader left; not an error worth a message
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush stays quiet
+        raise SystemExit(141) from None
     except Exception as e:  # one line for users; the traceback is one flag away
         if debug:
             raise
