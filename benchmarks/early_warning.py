@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cvguard.contracts import THREADS
+from cvguard.data.sources import THREADS_FILE, bundled_folder
 from cvguard.io import read_jsonl
 from cvguard.monitor.config import MonitorConfig, Rules, Surge, load_monitor_config
 from cvguard.monitor.engine import Monitor
@@ -35,7 +37,7 @@ from cvguard.monitor.pii import detect, raises_privacy
 from cvguard.monitor.store import open_store
 from cvguard.taxonomy import load_taxonomy
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "threads" / "threads.jsonl"
+CORPUS = bundled_folder(THREADS) / THREADS_FILE
 RULES = Path(__file__).resolve().parents[1] / "configs" / "monitor.yaml"
 PILE_ON_VIOLENT, PILE_ON_AUTHORS, BENIGN_VIOLENT = 5, 3, 2
 OFF = Surge(min_window_comments=10 ** 9)

@@ -20,9 +20,11 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from cvguard.contracts import THREADS
+from cvguard.data.sources import THREADS_FILE, bundled_folder
 from cvguard.io import read_jsonl
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "threads" / "threads.jsonl"
+CORPUS = bundled_folder(THREADS) / THREADS_FILE
 
 
 def one(artifact: Path, events: int, targets: int, batch: int, threads: int) -> dict:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cvguard.contracts import THREADS
-from cvguard.data.sources import bundled_folder
+from cvguard.data.sources import THREADS_FILE, bundled_folder
 from cvguard.io import InputError, decode_text, write_jsonl
 from cvguard.taxonomy import load_taxonomy
 
@@ -177,7 +177,7 @@ def main(argv=None) -> int:
                 print(f"threads under 40 comments: {', '.join(short)}")
             return 0
         rows = build_corpus(args.folder)
-        write_jsonl(args.folder / "threads.jsonl", rows)
+        write_jsonl(args.folder / THREADS_FILE, rows)
         print(summary(rows))
         return 0
     except InputError as error:

@@ -237,6 +237,7 @@ def read_seed(folder: Path, source: Source = SEED) -> list[dict]:
 
 # --- incident threads (authored, fully labelled, split by incident) -------------------------------------
 
+THREADS_FILE = "threads.jsonl"  # in data/threads/, built from its src/ by cvguard.data.incidents
 THREAD_SPLIT = {"train": "train", "dev": "dev", "eval": "test"}  # the corpus's eval incidents are the test split
 ATTRIBUTE_GROUP = {"minor": "minors", "elderly": "elderly", "disabled": "disability"}
 
@@ -244,7 +245,7 @@ ATTRIBUTE_GROUP = {"minor": "minors", "elderly": "elderly", "disabled": "disabil
 def read_threads(folder: Path) -> list[dict]:
     """data/threads/threads.jsonl (built by cvguard.data.incidents). Its dev incidents stay dev: hold_out_dev
     leaves a source alone that brings its own dev split, so no incident straddles train and dev."""
-    path = folder / "threads.jsonl"
+    path = folder / THREADS_FILE
     if not path.is_file():
         raise DataError(path, None, "file not found; build it with `python -m cvguard.data.incidents`")
     examples = []
