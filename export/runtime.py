@@ -10,8 +10,10 @@ cvguard with the base install:
 
 Texts longer than the artifact's max_length tokens are either cut into overlapping windows, each scored,
 with the text's probability the maximum over its windows ("window": abuse at the end of a long post is
-still seen), or truncated to the first max_length tokens ("truncate": what training and evaluation saw).
-The manifest records the export's choice; `Classifier.load(long_texts=...)` overrides it. Bad input (empty
+still seen), or truncated to the first max_length tokens ("truncate"), as cvguard/windows.py defines both.
+The trained model's settings choose (`model.long_texts`); evaluation, its thresholds and the export's parity
+gate score the same way, and the manifest records it. `Classifier.load(long_texts=...)` overrides it, at
+the cost of serving scores the thresholds were not chosen on. Bad input (empty
 strings, non-strings, anything over optional TextLimits) raises options.InvalidTexts with the offending
 index, the same check the server answers 422 with; `predict(..., skip_invalid=True)` marks such a text with a
 status instead, and scores the rest.
