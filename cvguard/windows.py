@@ -24,3 +24,14 @@ def split_windows(ids: list[int], special: list[int], max_length: int, stride: i
     size = max_length - head - tail
     starts = list(range(0, len(body) - size, stride)) + [len(body) - size]
     return [ids[:head] + body[s:s + size] + ids[len(ids) - tail:] for s in starts]
+
+
+def windows_of(texts_ids: list[list[int]], special_masks: list[list[int]], max_length: int,
+               stride: int) -> tuple[list[list[int]], list[int]]:
+    """Every text's windows as rows to score, and per row the index of its text (for the max over windows)."""
+    rows, owner = [], []
+    for i, (ids, special) in enumerate(zip(texts_ids, special_masks)):
+        windows = split_windows(ids, special, max_length, stride)
+        rows.extend(windows)
+        owner.extend([i] * len(windows))
+    return rows, owner

@@ -38,7 +38,7 @@ from cvguard.export.options import (
 )
 from cvguard.io import sha256_of  # noqa: F401 (export and the benchmarks take it from here too)
 from cvguard.normalize import normalize_text
-from cvguard.windows import default_window_stride, split_windows
+from cvguard.windows import default_window_stride, windows_of
 
 
 class ArtifactError(ValueError):
@@ -149,11 +149,8 @@ class Classifier:
         encodings = self.tokenizer.encode_batch(texts)
         if self.long_texts == "truncate":
             return [e.ids for e in encodings], np.arange(len(texts))
-        rows, owner = [], []
-        for i, e in enumerate(encodings):
-            windows = split_windows(e.ids, e.special_tokens_mask, self.max_length, self.window_stride)
-            rows.extend(windows)
-            owner.extend([i] * len(windows))
+        rows, owner = windows_of([e.ids for e in encodings], [e.special_tokens_mask for e in encodings],
+                                 self.max_length, self.window_stride)
         return rows, np.array(owner, dtype=np.int64)
 
     def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:

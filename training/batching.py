@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from cvguard.normalize import normalize_text
 from cvguard.training.model import settings_of
-from cvguard.windows import default_window_stride, split_windows
+from cvguard.windows import default_window_stride, windows_of
 
 
 def encode_texts(tokenizer, texts: list[str], max_length: int, normalize: bool = False) -> list[list[int]]:
@@ -91,10 +91,6 @@ def encode_for_scoring(tokenizer, texts: list[str], settings) -> tuple[list[list
         return encode_texts(tokenizer, texts, settings.max_length, settings.normalize), np.arange(len(texts))
     texts = [normalize_text(t) for t in texts] if settings.normalize else list(texts)
     encodings = tokenizer(texts, truncation=False, return_special_tokens_mask=True, verbose=False)
-    rows, owner = [], []
-    for i, (ids, special) in enumerate(zip(encodings["input_ids"], encodings["special_tokens_mask"])):
-        windows = split_windows(ids, special, settings.max_length, settings.window_stride
-                                or default_window_stride(settings.max_length))
-        rows.extend(windows)
-        owner.extend([i] * len(windows))
+    rows, owner = windows_of(encodings["input_ids"], encodings["special_tokens_mask"], settings.max_length,
+                             settings.window_stride or default_window_stride(settings.max_length))
     return rows, np.array(owner, dtype=np.int64)
