@@ -43,10 +43,11 @@ class ModelConfig:
     num_hidden_layers: int = 0
     max_length: int = 128
     dropout: float = 0.1
-    # A checkpoint without a pooler (multilingual-e5, sentence encoders) gets a fresh one. "random": the
-    # library's init, trained at head_learning_rate with the head; "identity": W = I, b = 0, so it starts by
-    # passing [CLS] through tanh, trained at learning_rate like the pretrained encoder.
-    fresh_pooler: str = "random"
+    # What the head reads. "cls": BERT's own [CLS] pooler. "mean": one more BERT layer on top, initialised to
+    # average the tokens into [CLS] (training/model.py), for encoders pre-trained for mean pooling such as
+    # multilingual-e5, which ship without a pooler; the checkpoint stays a stock BertForSequenceClassification.
+    # "auto": mean when the checkpoint has no pooler, else cls.
+    pooling: str = "auto"
     # Undo evasive spellings before tokenising (cvguard/normalize.py): full-width, traditional, 傻*逼 ...
     # Saved with the model and the artifact, so the runtime normalises exactly as training did.
     normalize: bool = False
@@ -148,11 +149,16 @@ class RunConfig:
         return dataclasses.asdict(self)
 
 
+# Keys that older run folders' config.yaml still carry: read and ignored, so those runs still evaluate.
+RETIRED_KEYS = {"fresh_pooler"}  # replaced by model.pooling; its one kept value, "random", meant pooling=cls
+
+
 def _build(cls, values: dict, where: str):
     if not isinstance(values, dict):
         raise ValueError(f"{where}: expected a mapping, got {type(values).__name__}")
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
+    values = {k: v for k, v in values.items() if k not in RETIRED_KEYS}
     unknown = set(values) - known
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(known)}")

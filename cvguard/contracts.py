@@ -207,6 +207,7 @@ class ModelSettings:
     # were evaluated with truncation, hence the default.
     long_texts: str = "truncate"
     window_stride: int = 0  # 0 = half a window
+    pooling: str = "cls"  # "mean": the top layer was initialised to mean-pool into [CLS] (training/model.py)
 
     @classmethod
     def from_dict(cls, values: dict | None) -> ModelSettings:

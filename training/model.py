@@ -5,6 +5,14 @@ head), configured as multi-label over the taxonomy. RUN_DIR/model is therefore a
 
 What stays cvguard's: the masked BCE (labels a source does not annotate contribute nothing), and the
 `cvguard` block in config.json (ModelSettings: max length, normalisation, base model and revision).
+
+Encoders pre-trained for mean pooling (multilingual-e5) carry their sentence meaning in the average of the
+tokens, not in [CLS], and ship without a pooler; BERT's head reads [CLS] only, and fine-tuning it from there
+cost 1-5 points (docs/results.md). `model.pooling=mean` keeps the stock class and adds one BERT layer whose
+weights compute the mean: queries zero, so every token attends to every unmasked token equally; values the
+identity, scaled by MEAN_LAYER_GAIN so the mean outweighs the residual [CLS] state in the LayerNorm; the
+feed-forward's output zero, so it starts as the identity. The [CLS] output of that layer is then the
+layer-normalised masked mean of the tokens (cosine 0.998 on e5), and training may move it from there.
 """
 
 import shutil
@@ -12,6 +20,7 @@ import shutil
 import torch
 import torch.nn.functional as F
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers.models.bert.modeling_bert import BertLayer
 from transformers.utils import logging as hf_logging
 
 from cvguard.config import ModelConfig
@@ -19,6 +28,9 @@ from cvguard.contracts import MODEL_CARD_FILE, ModelSettings
 from cvguard.io import replace_dir, staging_dir
 from cvguard.taxonomy import UNKNOWN
 from cvguard.windows import LONG_TEXT_MODES, default_window_stride
+
+POOLING_MODES = ("auto", "cls", "mean")
+MEAN_LAYER_GAIN = 16.0  # [CLS] state vs 16 x mean into the LayerNorm: cosine 0.998 with the mean alone on e5
 
 
 def masked_bce_loss(logits: torch.Tensor, labels: torch.Tensor, pos_weight: torch.Tensor | None = None):
@@ -31,10 +43,11 @@ def masked_bce_loss(logits: torch.Tensor, labels: torch.Tensor, pos_weight: torc
 
 def build_model(config: ModelConfig, labels: list[str]):
     """The base checkpoint with a fresh multi-label head. Returns (model, tokenizer, names of the parameters
-    that start random and train at the head's learning rate): the head, and a pooler the checkpoint lacked
-    unless model.fresh_pooler=identity."""
-    if config.fresh_pooler not in ("random", "identity"):
-        raise ValueError(f"model.fresh_pooler must be random or identity, got {config.fresh_pooler!r}")
+    that start random and train at the head's learning rate: the head, and a pooler the checkpoint lacked)."""
+    if config.pooling not in POOLING_MODES:
+        raise ValueError(f"model.pooling must be one of {POOLING_MODES}, got {config.pooling!r}")
+    if config.long_texts not in LONG_TEXT_MODES:
+        raise ValueError(f"model.long_texts must be one of {LONG_TEXT_MODES}, got {config.long_texts!r}")
     hub = {"revision": config.revision} if config.revision else {}
     overrides = {"num_hidden_layers": config.num_hidden_layers} if config.num_hidden_layers else {}
     previous = hf_logging.get_verbosity()
@@ -47,22 +60,41 @@ def build_model(config: ModelConfig, labels: list[str]):
     finally:
         hf_logging.set_verbosity(previous)
     tokenizer = AutoTokenizer.from_pretrained(config.model_name_or_path, **hub)
-    if config.long_texts not in LONG_TEXT_MODES:
-        raise ValueError(f"model.long_texts must be one of {LONG_TEXT_MODES}, got {config.long_texts!r}")
+    fresh = set(info["missing_keys"])
+    pooling = config.pooling
+    if pooling == "auto":
+        pooling = "mean" if any(".pooler." in name for name in fresh) else "cls"
+    if pooling == "mean":
+        add_mean_pooling_layer(model)
     model.config.cvguard = ModelSettings(max_length=config.max_length, normalize=config.normalize,
                                          base_model=config.model_name_or_path, revision=config.revision,
                                          long_texts=config.long_texts,
                                          window_stride=config.window_stride or default_window_stride(config.max_length),
-                                         ).to_dict()
-    fresh = set(info["missing_keys"])
-    pooler = getattr(model.base_model, "pooler", None)
-    prefix = f"{model.base_model_prefix}.pooler."
-    if config.fresh_pooler == "identity" and pooler is not None and any(n.startswith(prefix) for n in fresh):
-        with torch.no_grad():
-            pooler.dense.weight.copy_(torch.eye(pooler.dense.weight.shape[0]))
-            pooler.dense.bias.zero_()
-        fresh = {n for n in fresh if not n.startswith(prefix)}
+                                         pooling=pooling).to_dict()
     return model, tokenizer, fresh
+
+
+def add_mean_pooling_layer(model) -> None:
+    """Append a BERT layer whose [CLS] output is the layer-normalised masked mean of the tokens (module doc).
+    It trains at the encoder's rate: its keys start random, so attention can learn to weight tokens."""
+    if model.config.model_type != "bert":
+        raise ValueError(f"model.pooling=mean needs a BERT-architecture encoder, got {model.config.model_type!r}; "
+                         "use model.pooling=cls")
+    layers = model.base_model.encoder.layer
+    layer = BertLayer(model.config, layer_idx=len(layers))
+    layer.apply(model._init_weights)  # the library's init for what is not set below (keys, feed-forward input)
+    size = model.config.hidden_size
+    with torch.no_grad():
+        layer.attention.self.query.weight.zero_()
+        layer.attention.self.query.bias.zero_()
+        layer.attention.self.value.weight.copy_(torch.eye(size))
+        layer.attention.self.value.bias.zero_()
+        layer.attention.output.dense.weight.copy_(MEAN_LAYER_GAIN * torch.eye(size))
+        layer.attention.output.dense.bias.zero_()
+        layer.output.dense.weight.zero_()
+        layer.output.dense.bias.zero_()
+    layers.append(layer.to(next(model.parameters()).dtype))
+    model.config.num_hidden_layers = len(layers)
 
 
 def settings_of(model) -> ModelSettings:
