@@ -4,7 +4,8 @@ the TF-IDF baseline trained on the same rows:
   - per category on the incident threads' evaluation incidents: recall at precision >= 0.70 and PR-AUC;
   - share flagged `violent` among texts that must not be flagged: COLD anti-bias, MHC counter_quote_nh and
     counter_ref_nh, and the threads' criticism of conduct, counter-speech, quotation and reporting;
-  - COLD and ToxiCN test `violent` macro-F1; MHC spell_* accuracy.
+  - COLD and ToxiCN test `violent` macro-F1; ToxiCN `insult` and `discrimination` PR-AUC; MHC `violent` F1 and
+    spell_* accuracy; the seed corpus's mean PR-AUC over the seven categories.
 
     python -m benchmarks.quality_table runs/x-threads-42 runs/x-threads-7
 """
@@ -12,7 +13,7 @@ the TF-IDF baseline trained on the same rows:
 import argparse
 from pathlib import Path
 
-from cvguard.contracts import COLD, MHC, MODEL_NAME, THREADS, TOXICN, EvaluationResults, RunDir
+from cvguard.contracts import COLD, MHC, MODEL_NAME, SEED, THREADS, TOXICN, EvaluationResults, RunDir
 from cvguard.taxonomy import load_taxonomy
 
 MUST_NOT_FLAG = [(COLD.name, "anti_bias"), (MHC.name, "counter_quote_nh"), (MHC.name, "counter_ref_nh"),
@@ -39,6 +40,14 @@ def rows_for(result) -> dict[str, str]:
     for source in (COLD.name, TOXICN.name):
         m = by_source.get(source, {}).get("violent")
         out[f"{source} test `violent` macro-F1"] = pct(m.macro_f1) if m else "–"
+    for label in ("insult", "discrimination"):
+        m = by_source.get(TOXICN.name, {}).get(label)
+        out[f"{TOXICN.name} test `{label}` PR-AUC"] = pct(m.pr_auc) if m else "–"
+    mhc = result.blocks.get(MHC.name)
+    out["MHC `violent` F1"] = pct(mhc.labels["violent"].f1) if mhc and "violent" in mhc.labels else "–"
+    seed = result.blocks.get(SEED.name)
+    aucs = [seed.labels[c].pr_auc for c in load_taxonomy().categories if seed and c in seed.labels] if seed else []
+    out["seed test mean PR-AUC, seven categories"] = pct(sum(aucs) / len(aucs)) if aucs else "–"
     if result.hatecheck:
         spell = {k: v for k, v in result.hatecheck.by_functionality.items() if k.startswith("spell_")}
         hits = sum((v.rate or 0) * v.n for v in spell.values())

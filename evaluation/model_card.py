@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import yaml
+from transformers import AutoConfig
 
 from cvguard.config import RunConfig
-from cvguard.contracts import MODEL_NAME, EvaluationResults, ModelResult, RunDir, get_source
+from cvguard.contracts import MODEL_NAME, EvaluationResults, ModelResult, ModelSettings, RunDir, get_source
 from cvguard.io import atomic_write_text
 from cvguard.taxonomy import load_taxonomy
 
@@ -62,7 +63,8 @@ def card_metadata(config: RunConfig, result: ModelResult, labels: list[str]) -> 
     return meta
 
 
-def render_model_card(config: RunConfig, results: EvaluationResults, data_report: dict | None) -> str:
+def render_model_card(config: RunConfig, results: EvaluationResults, data_report: dict | None,
+                      settings: ModelSettings | None = None) -> str:
     tax = load_taxonomy()
     labels = list(tax.labels)
     result = results[MODEL_NAME]
@@ -74,6 +76,11 @@ def render_model_card(config: RunConfig, results: EvaluationResults, data_report
              f"`{config.model.model_name_or_path}`" + (f" at revision `{config.model.revision}`" if config.model.revision
                                                       else "")
              + (f", first {config.model.num_hidden_layers} layers" if config.model.num_hidden_layers else "") + ".",
+             "", "The head is the stock one of `AutoModelForSequenceClassification`: the [CLS] state through the "
+             "pooler and one linear layer."
+             + (" The top encoder layer was added by cvguard and initialised to average the tokens into [CLS], "
+                "because the base model was pre-trained for mean pooling; it is an ordinary BERT layer."
+                if settings and settings.pooling == "mean" else ""),
              "", "## Labels", "",
              "Every label is an independent sigmoid (`problem_type: multi_label_classification`). A text is "
              "flagged for a label when its probability reaches the label's threshold, chosen on the dev split.", "",
@@ -119,4 +126,5 @@ def render_model_card(config: RunConfig, results: EvaluationResults, data_report
 
 def write_model_card(run: RunDir, config: RunConfig, results: EvaluationResults) -> None:
     report = json.loads(run.data_report.read_text(encoding="utf-8")) if run.data_report.exists() else None
-    atomic_write_text(run.model_card, render_model_card(config, results, report))
+    settings = ModelSettings.from_dict(getattr(AutoConfig.from_pretrained(run.model), "cvguard", None))
+    atomic_write_text(run.model_card, render_model_card(config, results, report, settings))

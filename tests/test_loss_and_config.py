@@ -60,26 +60,42 @@ def test_every_shipped_config_loads():
             load_config(path)
 
 
-def test_an_identity_pooler_passes_cls_through_tanh_and_trains_with_the_encoder(tiny_model_dir):
+def test_a_checkpoint_without_a_pooler_gets_a_stock_layer_that_mean_pools_into_cls(tiny_model_dir, tmp_path):
     """tiny_model_dir holds a BertModel with a pooler; drop it to stand for e5-like checkpoints."""
-    import json
     import shutil
 
+    import torch.nn.functional as F
     from safetensors.torch import load_file, save_file
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from cvguard.config import ModelConfig
-    from cvguard.training.model import build_model
+    from cvguard.training.model import MEAN_LAYER_GAIN, build_model, save_model, settings_of
 
-    folder = tiny_model_dir.parent / "no-pooler"
-    if not folder.exists():
-        shutil.copytree(tiny_model_dir, folder)
-        weights = {k: v for k, v in load_file(str(folder / "model.safetensors")).items() if "pooler" not in k}
-        save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
-    assert "pooler" not in json.dumps(list(load_file(str(folder / "model.safetensors"))))
+    folder = tmp_path / "no-pooler"
+    shutil.copytree(tiny_model_dir, folder)
+    weights = {k: v for k, v in load_file(str(folder / "model.safetensors")).items() if "pooler" not in k}
+    save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
     labels = ["violent", "insult"]
-    _, _, random_fresh = build_model(ModelConfig(model_name_or_path=str(folder)), labels)
-    model, _, fresh = build_model(ModelConfig(model_name_or_path=str(folder), fresh_pooler="identity"), labels)
-    assert {n for n in random_fresh if "pooler" in n} == {"bert.pooler.dense.weight", "bert.pooler.dense.bias"}
-    assert fresh == {"classifier.weight", "classifier.bias"}
-    hidden = torch.randn(3, 5, model.config.hidden_size)
-    torch.testing.assert_close(model.bert.pooler(hidden), torch.tanh(hidden[:, 0]))
+    stock, _, _ = build_model(ModelConfig(model_name_or_path=str(tiny_model_dir)), labels)
+    model, tokenizer, fresh = build_model(ModelConfig(model_name_or_path=str(folder)), labels)
+    assert settings_of(stock).pooling == "cls" and settings_of(model).pooling == "mean"
+    assert model.config.num_hidden_layers == stock.config.num_hidden_layers + 1
+    assert fresh == {"classifier.weight", "classifier.bias", "bert.pooler.dense.weight", "bert.pooler.dense.bias"}
+
+    model.eval()
+    batch = tokenizer(["你这个废物", "好的，谢谢大家的关心"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        states = model.bert(**batch, output_hidden_states=True).hidden_states
+    below, top = states[-2], states[-1]
+    mask = batch["attention_mask"].unsqueeze(-1).to(below.dtype)
+    mean = (below * mask).sum(1) / mask.sum(1)
+    expected = F.layer_norm(MEAN_LAYER_GAIN * mean + below[:, 0], (below.shape[-1],), eps=model.config.layer_norm_eps)
+    torch.testing.assert_close(top[:, 0], expected, atol=1e-4, rtol=1e-4)  # padding takes no part in the mean
+
+    save_model(model, tokenizer, tmp_path / "model")  # still a plain HF checkpoint
+    reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path / "model").eval()
+    with torch.no_grad():
+        torch.testing.assert_close(reloaded(**batch).logits, model(**batch).logits)
+    short = AutoTokenizer.from_pretrained(tmp_path / "model")(["你这个废物"], return_tensors="pt")
+    with torch.no_grad():
+        torch.testing.assert_close(reloaded(**short).logits[0], reloaded(**batch).logits[0], atol=1e-5, rtol=1e-5)

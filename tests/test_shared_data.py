@@ -45,7 +45,7 @@ def test_shared_model_loads_truncated_as_a_multi_label_classifier():
 
     model, tokenizer, fresh = build_model(ModelConfig(model_name_or_path=str(SHARED_MODEL), num_hidden_layers=2),
                                           ["violent", "insult"])
-    assert len(model.bert.encoder.layer) == 2
+    assert len(model.bert.encoder.layer) == 3  # e5 ships without a pooler: one mean-pooling layer on top
     assert fresh == {"classifier.weight", "classifier.bias", "bert.pooler.dense.weight", "bert.pooler.dense.bias"}
     batch = tokenizer(["你好世界", "网络暴力"], return_tensors="pt", padding=True)
     with torch.no_grad():
