@@ -46,7 +46,7 @@ class ModelConfig:
     # What the head reads. "cls": BERT's own [CLS] pooler. "mean": one more BERT layer on top, initialised to
     # average the tokens into [CLS] (training/model.py), for encoders pre-trained for mean pooling such as
     # multilingual-e5, which ship without a pooler; the checkpoint stays a stock BertForSequenceClassification.
-    # "auto": mean when the checkpoint has no pooler, else cls.
+    # "auto": mean for a BERT checkpoint that has no pooler, else cls.
     pooling: str = "auto"
     # Undo evasive spellings before tokenising (cvguard/normalize.py): full-width, traditional, 傻*逼 ...
     # Saved with the model and the artifact, so the runtime normalises exactly as training did.

@@ -63,7 +63,8 @@ def build_model(config: ModelConfig, labels: list[str]):
     fresh = set(info["missing_keys"])
     pooling = config.pooling
     if pooling == "auto":
-        pooling = "mean" if any(".pooler." in name for name in fresh) else "cls"
+        lacks_pooler = any(".pooler." in name for name in fresh)
+        pooling = "mean" if lacks_pooler and model.config.model_type == "bert" else "cls"
     if pooling == "mean":
         add_mean_pooling_layer(model)
     model.config.cvguard = ModelSettings(max_length=config.max_length, normalize=config.normalize,
