@@ -15,6 +15,10 @@ mark protected targets, and its thread is the incident.
 
     python -m benchmarks.early_warning                                   # rules alone, every incident
     python -m benchmarks.early_warning --artifact runs/default/artifact --split eval
+    # a rules file for an artifact (configs/monitor-floors.yaml): choose its settings on dev, report eval once
+    python -m benchmarks.early_warning --artifact ARTIFACT --split dev --rules configs/monitor-floors.yaml
+
+A --rules file other than the built-in defaults is shown beside them (the first row).
 """
 
 import argparse
@@ -28,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.machine import cpu_name
 from cvguard.contracts import THREADS
 from cvguard.data.sources import THREADS_FILE, bundled_folder
 from cvguard.io import read_jsonl
@@ -65,21 +70,31 @@ class FixedScores:
         return np.array([self.scores[t] for t in texts], dtype=np.float32)
 
 
-def rule_sets(base: MonitorConfig) -> dict[str, MonitorConfig]:
+def rule_sets(base: MonitorConfig, name: str = "configs/monitor.yaml") -> dict[str, MonitorConfig]:
     no_surge = lambda r: dataclasses.replace(r, surge=OFF)
     only_pile = lambda r: dataclasses.replace(r, surge=OFF, instant=[])
     same = lambda config, rules: dataclasses.replace(config, rules=rules, protected=dataclasses.replace(
         config.protected, rules=rules))
-    return {
-        "configs/monitor.yaml": base,
+    sets = {} if base == MonitorConfig() else {"built-in defaults (configs/monitor.yaml)": MonitorConfig()}
+    return sets | {
+        name: base,
         "pile-on rule only": dataclasses.replace(base, rules=only_pile(base.rules), protected=dataclasses.replace(
             base.protected, rules=only_pile(base.protected.rules))),
         "pile-on + instant (no surge)": dataclasses.replace(base, rules=no_surge(base.rules), protected=dataclasses.replace(
             base.protected, rules=no_surge(base.protected.rules))),
         "no stricter rules for protected targets": same(base, base.rules),
         "pile-on 3 from 3 in 60 min, no surge": same(base, Rules(pile_on=dataclasses.replace(
-            base.rules.pile_on, min_violent=3, min_authors=3), surge=OFF, instant=base.rules.instant)),
+            base.rules.pile_on, min_violent=3, min_authors=3), surge=OFF, instant=base.rules.instant,
+            min_probability=base.rules.min_probability, instant_corroboration=base.rules.instant_corroboration)),
     }
+
+
+def display(path: Path) -> str:
+    """A rules file as the table names it: relative to the repository when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(RULES.parents[1]))
+    except ValueError:
+        return str(path)
 
 
 def replay(rows: list[dict], scorer, config: MonitorConfig, folder: Path, artifact: dict | None) -> list[tuple]:
@@ -188,10 +203,11 @@ def main(argv=None):
         artifact = {"id": "corpus-labels", "variant": None, "sha256": None, "thresholds": {}}
     base = load_monitor_config(args.rules)
     results = {}
+    print(f"machine: {cpu_name()}; rules: {args.rules}")
     print(f"{len(rows)} comments, {len({r['incident'] for r in rows})} incidents (split {args.split}), scored by {source}\n")
     print("| rule set | pile-ons alerted | benign threads alerted (instant / pile-on / surge) | median comments to alert "
           "| median minutes | alerted before 1/4 of the violent comments |\n|---|---:|---:|---:|---:|---:|")
-    for name, config in rule_sets(base).items():
+    for name, config in rule_sets(base, display(args.rules)).items():
         with tempfile.TemporaryDirectory() as folder:
             figures = measure(rows, replay(rows, scorer, config, Path(folder), artifact))
         results[name] = figures

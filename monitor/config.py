@@ -14,6 +14,9 @@ class PileOn:
     min_violent: int = 5
     min_authors: int = 4
     window_minutes: float = 60.0
+    # True: authors who were at the target calmly (a comment not flagged violent) before the window's first
+    # violent comment are its regulars, not a pile-on: neither they nor their comments are counted.
+    skip_regulars: bool = False
 
 
 @dataclass
@@ -34,6 +37,13 @@ class Rules:
     surge: Surge = field(default_factory=Surge)
     # Any comment flagged with one of these labels alerts at once.
     instant: list[str] = field(default_factory=lambda: ["threat", "privacy"])
+    # A flagged comment counts for these rules (violent: pile_on; the instant labels: instant) only when its
+    # probability is at least this; labels not named: their threshold. The PII rule's privacy flags always
+    # count. A floor above the threshold keeps a model's borderline false flags out of the alerts.
+    min_probability: dict[str, float] = field(default_factory=dict)
+    # > 0: an instant label under its min_probability still alerts once this many other authors have a violent
+    # comment (one that counts for pile_on) at the target within pile_on's window. 0: it never does.
+    instant_corroboration: int = 0
 
 
 def _protected_rules() -> Rules:

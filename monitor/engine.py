@@ -97,6 +97,8 @@ class Seen:
     violent: bool
     labels: tuple[str, ...]
     evidence: int | None
+    # each flagged label's probability, 1.0 where the PII rule raised it: what a rule's min_probability reads
+    scores: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -136,12 +138,14 @@ class Monitor:
         self.totals: dict[str, list[int]] = {t: [int(n), int(v)] for t, n, v in s.query(
             "SELECT target, COUNT(*), SUM(violent) FROM events WHERE target IS NOT NULL GROUP BY target")}
         self.windows: dict[str, deque[Seen]] = {}
-        rows = s.query("SELECT e.time, e.id, e.author, e.violent, e.labels, e.evidence_seq, e.target FROM events e "
+        rows = s.query("SELECT e.time, e.id, e.author, e.violent, e.labels, e.evidence_seq, e.target, e.probs, "
+                       "e.pii FROM events e "
                        "JOIN (SELECT target, MAX(time) AS last FROM events GROUP BY target) m ON e.target = m.target "
                        "WHERE e.time > m.last - ? ORDER BY e.time, e.seq", (self.span,))
-        for t, event_id, author, violent, labels, evidence, target in rows:
-            self.windows.setdefault(target, deque()).append(
-                Seen(t, event_id, author, bool(violent), tuple(json.loads(labels)), evidence))
+        for t, event_id, author, violent, labels, evidence, target, probs, pii in rows:
+            labels = tuple(json.loads(labels))
+            self.windows.setdefault(target, deque()).append(Seen(t, event_id, author, bool(violent), labels, evidence,
+                                                                 rule_scores(labels, json.loads(probs), json.loads(pii))))
         self.open_alerts = {(a["target"], a["rule"]): public(a) for a in self.alerts(status="open")}
         self.clock = max((w[-1].time for w in self.windows.values()), default=0.0)
         s.commit()
@@ -246,9 +250,9 @@ class Monitor:
         self.seq += 1
         fired: list[tuple[str, dict]] = []
         seen = None
-        if target:
-            fired, seen = self._window(target, event, ordered, bool(attributes))
         scores = {name: round(float(p), 6) for name, p in zip(self.classifier.labels, probs)}
+        if target:
+            fired, seen = self._window(target, event, ordered, rule_scores(ordered, scores, pii), bool(attributes))
         text_sha256 = hashlib.sha256(event.text.encode("utf-8")).hexdigest()
         evidence = None
         if ordered:
@@ -273,10 +277,10 @@ class Monitor:
 
     # --- windows and rules -------------------------------------------------------------------------------
 
-    def _window(self, target: str, event: Event, labels: tuple[str, ...],
+    def _window(self, target: str, event: Event, labels: tuple[str, ...], scores: dict[str, float],
                 protected: bool) -> tuple[list[tuple[str, dict]], Seen]:
         window = self.windows.setdefault(target, deque())
-        seen = Seen(event.time, event.id, event.author, "violent" in labels, labels, None)
+        seen = Seen(event.time, event.id, event.author, "violent" in labels, labels, None, scores)
         if window and window[-1].time > event.time:  # late event: keep the window in time order
             items = sorted([*window, seen], key=lambda s: s.time)
             window.clear()
@@ -298,12 +302,15 @@ class Monitor:
     def _check(self, rules: Rules, window: deque, totals: list[int], seen: Seen) -> list[tuple[str, dict]]:
         fired: list[tuple[str, dict]] = []
         now = seen.time
-        instant = sorted(set(seen.labels) & set(rules.instant))
+        pile = rules.pile_on
+        flagged = sorted(set(seen.labels) & set(rules.instant))
+        recent = pile_on_window(rules, window, now) if seen.violent or flagged else []
+        instant = [label for label in flagged if counts(rules, seen, label)]
+        if rules.instant_corroboration and len({s.author for s in recent} - {seen.author}) >= rules.instant_corroboration:
+            instant = flagged
         if instant:
             fired.append(("instant", {"labels": instant}))
         if seen.violent:
-            pile = rules.pile_on
-            recent = [s for s in window if now - pile.window_minutes * 60 < s.time <= now and s.violent]
             authors = {s.author for s in recent}
             if len(recent) >= pile.min_violent and len(authors) >= pile.min_authors:
                 fired.append(("pile_on", {"violent": len(recent), "authors": len(authors),
@@ -413,6 +420,28 @@ def list_alerts(store: Store, status: str | None = "open", target: str | None = 
                     "last_time": iso(last_time), "counts": json.loads(counts), "categories": json.loads(categories),
                     "evidence_ids": json.loads(evidence_ids), "_announced": bool(announced)})
     return out
+
+
+def rule_scores(labels, probs: dict[str, float], pii: list[dict]) -> dict[str, float]:
+    """The probability of each flagged label, for the rules' min_probability; the PII rule's own flags are certain."""
+    raised = {"privacy", "violent"} if raises_privacy(pii) else set()
+    return {name: 1.0 if name in raised else float(probs.get(name, 1.0)) for name in labels}
+
+
+def counts(rules: Rules, seen: Seen, label: str) -> bool:
+    """Whether a comment counts as `label` for these rules: flagged, and at least the rules' min_probability."""
+    return label in seen.labels and seen.scores.get(label, 1.0) >= rules.min_probability.get(label, 0.0)
+
+
+def pile_on_window(rules: Rules, window: deque, now: float) -> list[Seen]:
+    """The violent comments the pile_on rule counts at `now`: in its window, over min_probability, and with
+    skip_regulars, not by an author who was at the target calmly before the window's first violent comment."""
+    pile = rules.pile_on
+    recent = [s for s in window if now - pile.window_minutes * 60 < s.time <= now and counts(rules, s, "violent")]
+    if pile.skip_regulars and recent:
+        regulars = {s.author for s in window if s.time < recent[0].time and not s.violent}
+        recent = [s for s in recent if s.author not in regulars]
+    return recent
 
 
 def public(alert: dict) -> dict:

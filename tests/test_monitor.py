@@ -173,6 +173,55 @@ def test_a_text_rule_marks_a_target_protected(scored, tmp_path):
     assert [(a["rule"], a["protected"], a["last_event"]) for a in opened] == [("pile_on", True, "c12")]
 
 
+def busy_thread_and_pile_on(busy: list[str], calm: list[str], attacks: list[str]) -> list[dict]:
+    """热门店铺: seven regulars chat calmly for 40 minutes, then one comment in four is one of the `busy` texts
+    (8 in an hour, from all seven); meanwhile 小王 gets 6 of the `attacks` from 6 strangers in 25 minutes."""
+    busy_or_calm = lambda k: busy[k % len(busy)] if k >= 20 and k % 4 == 3 else calm[k % len(calm)]
+    stream = [event(100 + k, 2 * k, f"fan{k % 7}", busy_or_calm(k), target="热门店铺", thread="shop") for k in range(60)]
+    stream += [event(200 + k, 30 + 5 * k, f"troll{k}", attacks[k], target="小王", thread="wang") for k in range(6)]
+    return sorted(stream, key=lambda e: e["time"])
+
+
+def alerted(classifier, db: Path, config: MonitorConfig, stream: list[dict]) -> set[tuple[str, str]]:
+    monitor = Monitor.open(classifier, db, config)
+    return {(a["target"], a["rule"]) for a in monitor.process(stream).alerts}
+
+
+def test_a_probability_floor_keeps_borderline_false_flags_out_of_the_pile_on_rule(scored, tmp_path):
+    """A real model flags a busy benign thread's banter just above the violent threshold: counted, a pile-on;
+    with rules.min_probability above those scores, only the real pile-on alerts."""
+    _, classifier, violent, clean = scored
+    column = classifier.labels.index("violent")
+    score = dict(zip(violent, classifier.predict_proba(violent)[:, column].tolist()))
+    by_score = sorted(violent, key=score.get)
+    borderline, strong = by_score[:len(by_score) // 3], by_score[-6:]
+    floor = (score[borderline[-1]] + score[strong[0]]) / 2  # between the two groups
+    assert score[strong[0]] > floor > score[borderline[-1]] >= classifier.thresholds[column]
+    stream = busy_thread_and_pile_on(borderline, clean, strong)
+    assert alerted(classifier, tmp_path / "old.db", MonitorConfig(), stream) == {("热门店铺", "pile_on"), ("小王", "pile_on")}
+    config = load_monitor_config(None, [f"rules.min_probability={{violent: {floor}}}"])
+    assert alerted(classifier, tmp_path / "new.db", config, stream) == {("小王", "pile_on")}
+    # after a restart the windows still know each comment's score: one more borderline comment alerts nothing
+    monitor = Monitor.open(classifier, tmp_path / "new.db", config)
+    last = [s for s in monitor.windows["热门店铺"] if s.violent][-1]
+    text = next(e["text"] for e in stream if e["id"] == last.event_id)
+    assert last.scores["violent"] == pytest.approx(score[text], abs=1e-5)
+    assert monitor.process([event(300, 125, "fan1", borderline[0], target="热门店铺", thread="shop")]).alerts == []
+
+
+def test_skip_regulars_keeps_a_busy_threads_own_commenters_from_looking_like_a_pile_on(scored, tmp_path):
+    """Six regulars who have been chatting calmly, then flagged (banter the model misreads), are not a pile-on
+    with pile_on.skip_regulars; six strangers are, on the busy thread itself and elsewhere."""
+    _, classifier, violent, clean = scored
+    stream = busy_thread_and_pile_on(violent, clean, violent)
+    assert alerted(classifier, tmp_path / "old.db", MonitorConfig(), stream) == {("热门店铺", "pile_on"), ("小王", "pile_on")}
+    config = load_monitor_config(None, ["rules.pile_on.skip_regulars=true"])
+    assert alerted(classifier, tmp_path / "new.db", config, stream) == {("小王", "pile_on")}
+    strangers = [event(500 + k, 130 + 3 * k, f"stranger{k}", violent[k], target="热门店铺", thread="shop") for k in range(5)]
+    opened = Monitor.open(classifier, tmp_path / "new.db", config).process(strangers).alerts
+    assert [(a["target"], a["counts"]["authors"]) for a in opened if a["rule"] == "pile_on"] == [("热门店铺", 5)]
+
+
 def test_personal_data_raises_privacy_and_alerts_at_once_with_the_findings_in_evidence(scored, tmp_path):
     _, classifier, _, clean = scored
     monitor = Monitor.open(classifier, tmp_path / "m.db", MonitorConfig())
