@@ -5,6 +5,8 @@ From the repository root:
 
     python -m benchmarks.batch_scoring runs/public/artifact                        # 200k rows, 2M for memory
     python -m benchmarks.batch_scoring RUN/artifact --rows 2000 --memory-rows 4000   # a smoke run: not results
+    python -m benchmarks.tiny_artifact runs/tiny                                   # memory and resume only,
+    python -m benchmarks.batch_scoring runs/public/artifact --engines '' --memory-artifact runs/tiny/artifact
 
 Input: the COLD and ToxiCN texts (--data-root, default ../shared/datasets) repeated to --rows, written to
 Parquet in row groups of 10k. Every measurement is its own subprocess, `python -m cvguard.cli score ...`
@@ -17,10 +19,13 @@ process and all its children (psutil, sampled every 50 ms). Engines:
 - local_WxT: the local engine with W worker processes of T onnxruntime threads (local_1x2, local_2x1 on 2 cores).
 - ray_N: the ray engine, Ray started locally, N actors of 1 CPU.
 
-The memory runs use the local engine's default settings at --rows and at --memory-rows. The resume run
-starts the default local job, kills its process group with SIGKILL once half the fragments are marked
-done, and times the rerun of the same command. The cluster figures are arithmetic on the best measured
-per-core rate (see `cluster_estimate`), not a measurement.
+The memory runs score --rows and --memory-rows rows with each of --memory-engines (local: the local
+engine's default layout) and --memory-artifact (default: ARTIFACT; the tiny random artifact of
+benchmarks/tiny_artifact.py makes the model's share small, so what grows with the input is the engine's). The
+resume run, with that artifact too, times the default local job uninterrupted, then runs it again, kills its
+process group with SIGKILL once half the fragments are marked done, and times the rerun of the same command.
+The cluster figures are arithmetic on the best measured per-core rate (see `cluster_estimate`), not a
+measurement.
 """
 
 import argparse
@@ -100,6 +105,8 @@ def score_command(artifact: Path, data: Path, out: Path, extra: list[str]) -> li
 def engine_command(engine: str, artifact: Path, data: Path, out: Path, cores: int, batch_size: int) -> list[str]:
     if engine == "bare":
         return [sys.executable, "-c", BARE, str(artifact), str(data), str(cores), str(batch_size)]
+    if engine == "local":  # the default layout
+        return score_command(artifact, data, out, ["--batch-size", str(batch_size)])
     if engine.startswith("local_"):
         workers, threads = engine.removeprefix("local_").split("x")
         return score_command(artifact, data, out, ["--workers", workers, "--threads", threads,
@@ -112,6 +119,8 @@ def engine_command(engine: str, artifact: Path, data: Path, out: Path, cores: in
 
 def resume_after_kill(artifact: Path, data: Path, out: Path, rows: int, fragment_rows: int) -> dict:
     fragments = -(-rows // fragment_rows)
+    whole = run_measured(score_command(artifact, data, out.with_name(f"{out.name}-whole"),
+                                       ["--fragment-rows", str(fragment_rows)]))
     command = score_command(artifact, data, out, ["--fragment-rows", str(fragment_rows)])
     done = out / "_done"
     killed = run_measured(command, kill_when=lambda: len(list(done.glob("*.json"))) >= fragments // 2)
@@ -121,8 +130,11 @@ def resume_after_kill(artifact: Path, data: Path, out: Path, rows: int, fragment
     import pyarrow.parquet as pq
 
     ids = pq.read_table(out, columns=["id"]).column("id").to_pylist()
-    return {"fragments": fragments, "done_at_kill": finished, "seconds_until_kill": killed["seconds"],
-            "resume_seconds": rerun["seconds"], "skipped": summary["fragments_skipped"],
+    return {"fragments": fragments, "done_at_kill": finished, "uninterrupted_seconds": whole["seconds"],
+            "seconds_until_kill": killed["seconds"], "resume_seconds": rerun["seconds"],
+            "resume_to_uninterrupted": round(rerun["seconds"] / whole["seconds"], 3),
+            "killed_plus_resume_to_uninterrupted": round((killed["seconds"] + rerun["seconds"]) / whole["seconds"], 3),
+            "skipped": summary["fragments_skipped"],
             "rows_out": len(ids), "unique_ids": len(set(ids)), "exact": len(ids) == len(set(ids)) == rows}
 
 
@@ -146,9 +158,14 @@ def main(argv=None):
     parser.add_argument("--data-root", type=Path, default=DATA_ROOT, help="folder holding COLD/ and ToxiCN/")
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--memory-rows", type=int, default=2_000_000, help="the larger input of the memory runs")
-    parser.add_argument("--engines", default=f"bare,local_1x{cores},local_{cores}x1,ray_1,ray_2")
+    parser.add_argument("--engines", default=f"bare,local_1x{cores},local_{cores}x1,ray_1,ray_2",
+                        help="throughput runs ('' = none)")
+    parser.add_argument("--memory-engines", default="local,ray_1", help="memory runs ('' = none)")
+    parser.add_argument("--memory-artifact", type=Path,
+                        help="artifact of the memory and resume runs (default: ARTIFACT)")
     parser.add_argument("--batch-size", type=int, default=32, help="rows per onnxruntime call, every engine")
     parser.add_argument("--fragment-rows", type=int, default=10_000, help="for the resume run")
+    parser.add_argument("--no-resume", action="store_true", help="skip the resume run")
     parser.add_argument("--node-vcpus", type=int, default=16, help="the cloud node of the cluster estimate")
     parser.add_argument("--node-price", type=float, default=0.68,
                         help="its USD per hour (default: a 16-vCPU compute-optimised on-demand node, e.g. AWS "
@@ -166,7 +183,8 @@ def main(argv=None):
 
     results: dict = {"machine": {"cpu": cpu_name(), "cores": cores}, "rows": args.rows,
                      "distinct_texts": len(texts), "batch_size": args.batch_size, "throughput": {}}
-    for engine in args.engines.split(","):
+    print("machine", results["machine"], flush=True)
+    for engine in filter(None, args.engines.split(",")):
         measured = run_measured(engine_command(engine, args.artifact, data, args.work / f"out-{engine}", cores,
                                                args.batch_size))
         results["throughput"][engine] = {"seconds": measured["seconds"], "peak_rss_mb": measured["peak_rss_mb"],
@@ -177,14 +195,21 @@ def main(argv=None):
         if bare:
             figures["ratio_to_bare"] = round(figures["rows_per_second"] / bare["rows_per_second"], 3)
 
-    results["memory"] = {}
-    for path, rows in ((data, args.rows), (big, args.memory_rows)):
-        measured = run_measured(score_command(args.artifact, path, args.work / "out-memory", []))
-        results["memory"][str(rows)] = {"peak_rss_mb": measured["peak_rss_mb"], "seconds": measured["seconds"]}
-        print("memory", rows, results["memory"][str(rows)], flush=True)
+    memory_artifact = args.memory_artifact or args.artifact
+    results["memory"] = {"artifact": str(memory_artifact)}
+    for engine in filter(None, args.memory_engines.split(",")):
+        figures = results["memory"][engine] = {}
+        for path, rows in ((data, args.rows), (big, args.memory_rows)):
+            measured = run_measured(engine_command(engine, memory_artifact, path, args.work / "out-memory", cores,
+                                                   args.batch_size))
+            figures[str(rows)] = {"peak_rss_mb": measured["peak_rss_mb"], "seconds": measured["seconds"]}
+            print("memory", engine, rows, figures[str(rows)], flush=True)
+        figures["ratio"] = round(figures[str(args.memory_rows)]["peak_rss_mb"] / figures[str(args.rows)]["peak_rss_mb"], 3)
 
-    results["resume"] = resume_after_kill(args.artifact, data, args.work / "out-resume", args.rows, args.fragment_rows)
-    print("resume", results["resume"], flush=True)
+    if not args.no_resume:
+        results["resume"] = resume_after_kill(memory_artifact, data, args.work / "out-resume", args.rows,
+                                              args.fragment_rows)
+        print("resume", results["resume"], flush=True)
     local = [f for name, f in results["throughput"].items() if name.startswith("local_")]
     if local:
         best = max(f["rows_per_second"] for f in local)

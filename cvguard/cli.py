@@ -318,7 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="append", metavar="COLUMN", help="copy this input column to the output; repeatable")
     p.add_argument("--engine", default=d_score.engine, choices=["local", "ray"],
                    help="local: worker processes on this machine; ray: Ray Data actors (pip install 'cvguard[ray]')")
-    p.add_argument("--workers", type=int, default=d_score.workers, help="local: worker processes (default: one per core)")
+    p.add_argument("--workers", type=int, default=d_score.workers,
+                   help="local: worker processes (default: one per fragment to score, at most one per core)")
     p.add_argument("--fragment-rows", type=int, default=d_score.fragment_rows,
                    help=f"rows per output file, the unit of resume (default {d_score.fragment_rows}); "
                         "ray: rows per map_batches batch")

@@ -60,8 +60,9 @@ class ScoreOptions:
     keep: tuple[str, ...] = ()  # input columns copied to the output beside the id
     engine: str = "local"  # "local" | "ray"
     # local: worker processes, each with one onnxruntime session of `threads` threads (0 = cores / workers).
-    # 0 = one per core, each of 1 thread: on the 2-core VM, 2 processes x 1 thread scored 1.2-1.4x the rows per
-    # second of 1 process x 2 threads (a first check, busy machine; docs/benchmarks.md, "Batch scoring").
+    # 0 = one per fragment to score, at most one per core, the cores' threads shared out: 2 processes x 1 thread
+    # matched or beat 1 x 2 on the 2-core VM when each had fragments, and an input of one fragment ran 0.92x bare
+    # as 1 x 2 against 0.55x as 2 x 1, one of them idle (docs/benchmarks.md, "Batch scoring").
     workers: int = 0
     fragment_rows: int = 20_000  # rows per output file: the unit of resume, and of what one worker holds
     # Longer texts get status too_long: they bound what one row costs (window mode scores every window).

@@ -15,8 +15,9 @@ Output columns: the id column, the `keep` columns, `status` (TextStatus: "ok" or
 it names the whole artifact). A bad row gets its status and the rest of its fragment is scored; a file that
 cannot be read is reported by name, the job goes on with the others and fails at the end with the list.
 
-The local engine runs `workers` processes with one onnxruntime session each; export/score_ray.py runs the
-same `score_table` in Ray Data actors.
+The local engine runs `workers` processes with one onnxruntime session each, by default one per fragment to
+score up to one per core, the cores shared out among them; export/score_ray.py runs the same `score_table` in
+Ray Data actors.
 """
 
 import csv
@@ -65,6 +66,8 @@ class Summary:
     fragments_written: int = 0
     fragments_skipped: int = 0  # finished by an earlier run
     failed_files: dict[str, str] = field(default_factory=dict)  # file -> why it could not be read
+    workers: int | None = None  # local engine: the layout it chose (worker processes x onnxruntime threads)
+    threads: int | None = None
 
 
 def artifact_sha256(artifact: Path) -> str:
@@ -399,11 +402,17 @@ def _score_fragment(table: pa.Table, path: Path) -> dict:
     return write_fragment(path, scored)
 
 
-def local_plan(options: ScoreOptions, runtime: RuntimeOptions) -> tuple[int, RuntimeOptions]:
-    """Workers and the onnxruntime threads each gets: the cores shared out, never more threads than cores. On
-    CUDA one worker by default: one session keeps the GPU busy, more would hold copies of the model on it."""
+def local_plan(options: ScoreOptions, runtime: RuntimeOptions, fragments: int) -> tuple[int, RuntimeOptions]:
+    """Workers and the onnxruntime threads each gets, sized to the work: one worker per fragment to score, at
+    most one per core (per `threads` cores when that is given), and the cores shared out among them, so an
+    input of one fragment gets one worker with every core's threads. Given workers and threads are taken as
+    they are. On CUDA one worker by default: one session keeps the GPU busy, more would hold copies of the
+    model on it."""
     cores = os.cpu_count() or 1
-    workers = options.workers or (1 if runtime.device == "cuda" else cores)
+    if options.workers or runtime.device == "cuda":
+        workers = options.workers or 1
+    else:
+        workers = max(1, min(fragments, cores // (runtime.threads or 1)))
     return workers, replace(runtime, threads=runtime.threads or max(1, cores // workers))
 
 
@@ -435,8 +444,26 @@ def score(artifact: str | Path, input_spec: str | Path, output: str | Path, opti
 
 def _score_local(artifact: Path, files: dict[Path, str], output: Path, options: ScoreOptions, runtime: RuntimeOptions,
                  sha256: str) -> Summary:
-    workers, runtime = local_plan(options, runtime)
     summary = Summary(files=len(files))
+
+    def work() -> Iterator[tuple[pa.Table, Path]]:  # the fragments an earlier run did not finish
+        for path, key in files.items():
+            for index, table in readable_fragments(path, options, summary):
+                target = fragment_path(output, key, index)
+                if marker_path(output, target.stem).exists() and target.exists():
+                    summary.fragments_skipped += 1
+                else:
+                    yield table, target
+
+    # Read as many fragments as the most workers the plan could use, to tell whether each would get one.
+    todo, (most, _) = work(), local_plan(options, runtime, fragments=os.cpu_count() or 1)
+    ahead = list(itertools.islice(todo, most))
+    if not ahead:
+        return summary
+    workers, runtime = local_plan(options, runtime, len(ahead))
+    summary.workers, summary.threads = workers, runtime.threads
+    todo = itertools.chain(ahead, todo)
+    del ahead  # the chain alone holds them now, and lets go once it has handed them out
     pool = None
     if workers > 1:
         # spawn: a fresh interpreter per worker, so no onnxruntime thread pool is forked mid-use
@@ -455,17 +482,13 @@ def _score_local(artifact: Path, files: dict[Path, str], output: Path, options: 
                 summary.fragments_written += 1
 
     try:
-        for path, key in files.items():
-            for index, table in readable_fragments(path, options, summary):
-                target = fragment_path(output, key, index)
-                if marker_path(output, target.stem).exists() and target.exists():
-                    summary.fragments_skipped += 1
-                elif pool is None:
-                    _score_fragment(table, target)
-                    summary.fragments_written += 1
-                else:
-                    pending.add(pool.submit(_score_fragment, table, target))
-                    settle(2 * workers)
+        for table, target in todo:
+            if pool is None:
+                _score_fragment(table, target)
+                summary.fragments_written += 1
+            else:
+                pending.add(pool.submit(_score_fragment, table, target))
+                settle(2 * workers)
         settle(0)
     finally:
         if pool is not None:

@@ -72,11 +72,14 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
+    return write_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+def write_tiny_bert(folder: Path) -> Path:
     """A randomly initialised 2-layer BERT (hidden 32) with a WordPiece vocab of the fixture characters,
     saved the way a Hub checkpoint is, so `model_name_or_path` can point at it."""
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    folder = tmp_path_factory.mktemp("tiny-bert")
     chars = sorted({c for text in VIOLENT_TEXTS + SAFE_TEXTS for c in text} | set("的一是不了人我在有他这中大来上"))
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -168,6 +169,24 @@ def test_two_worker_processes_write_the_same_output_as_one(artifact, tmp_path, c
     assert read_output(tmp_path / "out1").equals(read_output(tmp_path / "out2"))
     parts = [p.name for p in (tmp_path / "out2").iterdir() if not p.name.startswith((".", "_"))]
     assert len(parts) == 7 and all(name.endswith(".parquet") for name in parts)  # 400 rows / 60, one file each
+
+
+def test_the_default_layout_follows_the_work_and_given_flags_are_kept(artifact, tmp_path, capsys):
+    """One fragment: one worker with every core's threads (workers x 1 thread would leave cores idle); a
+    fragment per core or more: a worker per core, of one thread. --workers/--threads as given. Same rows."""
+    cores = os.cpu_count() or 1
+    n = 20 * cores
+    pq.write_table(backlog(n), tmp_path / "in.parquet")
+    runs = {"one": ["--fragment-rows", str(n)], "many": ["--fragment-rows", "10"],
+            "given": ["--fragment-rows", str(n), "--workers", "2", "--threads", "1"]}
+    layouts = {}
+    for name, flags in runs.items():
+        main(["score", str(artifact), str(tmp_path / "in.parquet"), str(tmp_path / name), *flags])
+        summary = json.loads(capsys.readouterr().out)
+        layouts[name] = (summary["workers"], summary["threads"])
+    assert layouts == {"one": (1, cores), "many": (cores, 1), "given": (2, 1)}
+    assert read_output(tmp_path / "one").equals(read_output(tmp_path / "many"))
+    assert read_output(tmp_path / "one").equals(read_output(tmp_path / "given"))
 
 
 def test_a_backlog_folder_that_grows_keeps_the_finished_files_and_adds_the_new_one(artifact, tmp_path, capsys):
