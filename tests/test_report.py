@@ -109,11 +109,11 @@ def test_metrics_json_round_trips_through_evaluation_results(reported_run, tmp_p
 
 
 def test_committed_reference_metrics_load_with_the_same_numbers():
-    """docs/reports/public/metrics.json predates schema_version: the models sit at the top level."""
+    """The first reference run's metrics.json predates schema_version: the models sit at the top level."""
     import dataclasses
     import json
 
-    path = REPO / "docs" / "reports" / "public" / "metrics.json"
+    path = REPO / "docs" / "reports" / "public-2026-11-27" / "metrics.json"
     results = EvaluationResults.read(path)
     assert results["cvguard"].verdict.block == "public"
 
