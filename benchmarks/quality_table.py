@@ -46,7 +46,7 @@ def rows_for(result) -> dict[str, str]:
     mhc = result.blocks.get(MHC.name)
     out["MHC `violent` F1"] = pct(mhc.labels["violent"].f1) if mhc and "violent" in mhc.labels else "–"
     seed = result.blocks.get(SEED.name)
-    aucs = [seed.labels[c].pr_auc for c in load_taxonomy().categories if seed and c in seed.labels] if seed else []
+    aucs = [seed.labels[c].pr_auc for c in load_taxonomy().categories if c in seed.labels] if seed else []
     out["seed test mean PR-AUC, seven categories"] = pct(sum(aucs) / len(aucs)) if aucs else "–"
     if result.hatecheck:
         spell = {k: v for k, v in result.hatecheck.by_functionality.items() if k.startswith("spell_")}
