@@ -36,7 +36,7 @@ from benchmarks.machine import cpu_name
 from cvguard.contracts import THREADS
 from cvguard.data.sources import THREADS_FILE, bundled_folder
 from cvguard.io import read_jsonl
-from cvguard.monitor.config import MonitorConfig, Rules, Surge, load_monitor_config
+from cvguard.monitor.config import MonitorConfig, Surge, load_monitor_config
 from cvguard.monitor.engine import Monitor
 from cvguard.monitor.pii import detect, raises_privacy
 from cvguard.monitor.store import open_store
@@ -83,9 +83,8 @@ def rule_sets(base: MonitorConfig, name: str = "configs/monitor.yaml") -> dict[s
         "pile-on + instant (no surge)": dataclasses.replace(base, rules=no_surge(base.rules), protected=dataclasses.replace(
             base.protected, rules=no_surge(base.protected.rules))),
         "no stricter rules for protected targets": same(base, base.rules),
-        "pile-on 3 from 3 in 60 min, no surge": same(base, Rules(pile_on=dataclasses.replace(
-            base.rules.pile_on, min_violent=3, min_authors=3), surge=OFF, instant=base.rules.instant,
-            min_probability=base.rules.min_probability, instant_corroboration=base.rules.instant_corroboration)),
+        "pile-on 3 from 3 in 60 min, no surge": same(base, dataclasses.replace(base.rules, surge=OFF, pile_on=dataclasses.replace(
+            base.rules.pile_on, min_violent=3, min_authors=3))),
     }
 
 

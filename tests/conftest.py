@@ -16,6 +16,20 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SHARED_MODEL = SHARED / "models" / "multilingual-e5-small-zh"
+SHARED_DATASETS = SHARED / "datasets"
+
+VIOLENT_TEXTS = ["你这个废物赶紧滚", "再发我就去你家找你", "把他的电话和住址挂出来", "这种人就该被网暴",
+                 "地域黑就是这样恶心", "残疾人就是累赘", "造谣说她出轨了", "笑死这个丑八怪"]
+SAFE_TEXTS = ["今天天气很好", "这家店的面很好吃", "我们一起去图书馆吧", "祝你生日快乐",
+              "新闻报道了这起事件", "请不要网暴任何人", "老人家慢慢走", "孩子们在公园玩"]
+
+
+def taxonomy_labels() -> list[str]:
+    from cvguard.taxonomy import load_taxonomy
+
+    return list(load_taxonomy().labels)
 
 
 @contextmanager
@@ -45,20 +59,6 @@ def running_server(artifact, *options: str):
     finally:
         process.terminate()
         process.wait(timeout=30)
-SHARED = REPO.parent / "shared"
-SHARED_MODEL = SHARED / "models" / "multilingual-e5-small-zh"
-SHARED_DATASETS = SHARED / "datasets"
-
-VIOLENT_TEXTS = ["你这个废物赶紧滚", "再发我就去你家找你", "把他的电话和住址挂出来", "这种人就该被网暴",
-                 "地域黑就是这样恶心", "残疾人就是累赘", "造谣说她出轨了", "笑死这个丑八怪"]
-SAFE_TEXTS = ["今天天气很好", "这家店的面很好吃", "我们一起去图书馆吧", "祝你生日快乐",
-              "新闻报道了这起事件", "请不要网暴任何人", "老人家慢慢走", "孩子们在公园玩"]
-
-
-def taxonomy_labels() -> list[str]:
-    from cvguard.taxonomy import load_taxonomy
-
-    return list(load_taxonomy().labels)
 
 
 def pytest_collection_modifyitems(config, items):
