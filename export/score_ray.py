@@ -76,7 +76,10 @@ def score_with_ray(artifact: Path, files: dict[Path, str], output: Path, options
         staging = output / f".{key}.staging"
         shutil.rmtree(staging, ignore_errors=True)
         try:
-            scored = read(path, options).map_batches(
+            # Ray reads a Parquet file as one block whatever its row groups, and a block goes to one actor: cut it
+            # into fragments as it streams, so every actor gets work from a single large file.
+            blocks = read(path, options).repartition(target_num_rows_per_block=options.fragment_rows)
+            scored = blocks.map_batches(
                 ScoreBatch, fn_constructor_args=(artifact, options, runtime, sha256), batch_size=options.fragment_rows,
                 batch_format="pyarrow", concurrency=options.actors, num_cpus=options.cpus_per_actor,
                 num_gpus=options.gpus_per_actor or None)

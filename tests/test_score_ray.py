@@ -48,6 +48,8 @@ def test_ray_actors_score_like_the_local_engine_and_a_rerun_skips_finished_files
     summary = score(artifact, tmp_path / "in", tmp_path / "ray", options)
     assert summary.rows == 1502 and summary.by_status == {"empty": 1, "null": 1, "ok": 1500}
     assert summary.fragments_written == 2 and not summary.failed_files
+    # Ray reads a file as one block; cut into fragments, a single file's rows reach every actor
+    assert len(list((tmp_path / "ray").glob("a.parquet-*-ray-*.parquet"))) >= 4
     score(artifact, tmp_path / "in", tmp_path / "local", ScoreOptions(keep=("user",), workers=1))
     by_ray, by_local = read_output(tmp_path / "ray"), read_output(tmp_path / "local")
     assert by_ray.column("id").to_pylist() == by_local.column("id").to_pylist()
