@@ -1,5 +1,5 @@
 """A tiny random artifact for the engine-only benchmark runs: the tests' 2-layer BERT of hidden 32
-(tests/conftest.py), exported as `cvguard export` does. Its scores mean nothing; it makes the model's own cost
+(cvguard/testing.py), exported as `cvguard export` does. Its scores mean nothing; it makes the model's own cost
 small, so what a run measures is the engine's (e.g. `batch_scoring --memory-artifact`).
 
     python -m benchmarks.tiny_artifact runs/tiny      # writes runs/tiny/artifact, prints its path
@@ -12,7 +12,7 @@ from pathlib import Path
 def build(root: Path, max_length: int = 64) -> Path:
     from cvguard.contracts import RunDir
     from cvguard.export.onnx_export import export
-    from tests.conftest import make_run, write_tiny_bert
+    from cvguard.testing import make_run, write_tiny_bert
 
     (root / "tiny-bert").mkdir(parents=True, exist_ok=True)
     config = make_run(root, write_tiny_bert(root / "tiny-bert"), max_length=max_length,
