@@ -402,18 +402,22 @@ def _score_fragment(table: pa.Table, path: Path) -> dict:
     return write_fragment(path, scored)
 
 
-def local_plan(options: ScoreOptions, runtime: RuntimeOptions, fragments: int) -> tuple[int, RuntimeOptions]:
-    """Workers and the onnxruntime threads each gets, sized to the work: one worker per fragment to score, at
-    most one per core (per `threads` cores when that is given), and the cores shared out among them, so an
-    input of one fragment gets one worker with every core's threads. Given workers and threads are taken as
-    they are. On CUDA one worker by default: one session keeps the GPU busy, more would hold copies of the
-    model on it."""
-    cores = os.cpu_count() or 1
+def most_workers(options: ScoreOptions, runtime: RuntimeOptions) -> int:
+    """The given workers; else one per core (per `threads` cores when that is given). On CUDA one by default:
+    one session keeps the GPU busy, more would hold copies of the model on it."""
     if options.workers or runtime.device == "cuda":
-        workers = options.workers or 1
-    else:
-        workers = max(1, min(fragments, cores // (runtime.threads or 1)))
-    return workers, replace(runtime, threads=runtime.threads or max(1, cores // workers))
+        return options.workers or 1
+    return max(1, (os.cpu_count() or 1) // (runtime.threads or 1))
+
+
+def local_plan(options: ScoreOptions, runtime: RuntimeOptions, fragments: int) -> tuple[int, RuntimeOptions]:
+    """Workers and the onnxruntime threads each gets, sized to the work: one worker per fragment to score, up
+    to `most_workers`, and the cores shared out among them, so an input of one fragment gets one worker with
+    every core's threads. Given workers and threads are taken as they are."""
+    workers = most_workers(options, runtime)
+    if not options.workers:
+        workers = max(1, min(fragments, workers))
+    return workers, replace(runtime, threads=runtime.threads or max(1, (os.cpu_count() or 1) // workers))
 
 
 def score(artifact: str | Path, input_spec: str | Path, output: str | Path, options: ScoreOptions = ScoreOptions(),
@@ -455,9 +459,9 @@ def _score_local(artifact: Path, files: dict[Path, str], output: Path, options: 
                 else:
                     yield table, target
 
-    # Read as many fragments as the most workers the plan could use, to tell whether each would get one.
-    todo, (most, _) = work(), local_plan(options, runtime, fragments=os.cpu_count() or 1)
-    ahead = list(itertools.islice(todo, most))
+    # Read as many fragments as there could be workers, to tell whether each would get one.
+    todo = work()
+    ahead = list(itertools.islice(todo, most_workers(options, runtime)))
     if not ahead:
         return summary
     workers, runtime = local_plan(options, runtime, len(ahead))
