@@ -89,6 +89,11 @@ class TrainConfig:
     # Share of training rows rewritten each epoch with pinyin / homophone / split-character spellings
     # (training/augment.py), so the model learns the evasions it will meet. 0 = off.
     augment_prob: float = 0.0
+    # Weight of a consistency loss: every training row is also seen respelled (training/augment.py) and its
+    # probabilities are pulled toward those of the text as written (held fixed), for all eight labels, known or
+    # not. Teaches that a respelling means the same thing without making odd spelling a cue. Doubles the
+    # compute of a step. 0 = off.
+    consistency_weight: float = 0.0
 
 
 @dataclass

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 
 from cvguard.config import load_config
 from cvguard.taxonomy import UNKNOWN
-from cvguard.training.model import masked_bce_loss
+from cvguard.training.model import consistency_loss, masked_bce_loss
 
 
 def test_masked_bce_equals_plain_bce_over_known_labels_only():
@@ -26,6 +26,18 @@ def test_unknown_labels_get_zero_gradient():
 def test_all_unknown_batch_gives_zero_loss_not_nan():
     loss = masked_bce_loss(torch.randn(2, 3), torch.full((2, 3), UNKNOWN))
     assert loss.item() == 0.0
+
+
+def test_consistency_loss_is_the_bernoulli_kl_to_the_fixed_original():
+    torch.manual_seed(0)
+    logits, other = torch.randn(4, 8, requires_grad=True), torch.randn(4, 8, requires_grad=True)
+    assert consistency_loss(logits.detach().clone(), logits).abs().item() < 1e-6  # agreeing views cost nothing
+    loss = consistency_loss(other, logits)
+    p, q = torch.sigmoid(logits.detach()), torch.sigmoid(other.detach())
+    kl = p * torch.log(p / q) + (1 - p) * torch.log((1 - p) / (1 - q))
+    assert loss.item() == pytest.approx(kl.mean().item(), abs=1e-5)
+    loss.backward()
+    assert logits.grad is None and other.grad.abs().sum() > 0  # the original teaches, the respelling learns
 
 
 def test_config_overrides_are_typed_and_nested(tmp_path):

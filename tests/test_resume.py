@@ -28,8 +28,8 @@ CHECKPOINT_EVERY = 4
 
 def write_run(folder, tiny_model_dir, **overrides):
     """A run folder with data and a config: 240 training rows, 30 steps an epoch, 2 epochs. Long enough for a
-    kill to land mid-run, short enough to finish in seconds. Augmentation, normalisation and pos_weight are on,
-    so resuming must replay them too."""
+    kill to land mid-run, short enough to finish in seconds. Augmentation, the consistency loss, normalisation
+    and pos_weight are on, so resuming must replay them too."""
     labels = load_taxonomy().labels
 
     def row(text, violent):
@@ -47,7 +47,7 @@ def write_run(folder, tiny_model_dir, **overrides):
     values = {"run_dir": str(folder), "model.model_name_or_path": str(tiny_model_dir), "model.max_length": 32,
               "model.normalize": True, "train.epochs": 2, "train.batch_size": 8, "train.learning_rate": 1e-3,
               "train.checkpoint_every_steps": CHECKPOINT_EVERY, "train.num_threads": 1,
-              "train.augment_prob": 0.3, "train.pos_weight": "auto", **overrides}
+              "train.augment_prob": 0.3, "train.consistency_weight": 0.5, "train.pos_weight": "auto", **overrides}
     config = load_config(None, [f"{key}={value}" for key, value in values.items()])
     path = folder.parent / f"{folder.name}.yaml"  # outside the run: `cvguard train` writes RUN_DIR/config.yaml
     save_config(config, path)

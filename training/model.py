@@ -41,6 +41,14 @@ def masked_bce_loss(logits: torch.Tensor, labels: torch.Tensor, pos_weight: torc
     return loss / known.sum().clamp(min=1.0)
 
 
+def consistency_loss(other_logits: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """Mean Bernoulli KL divergence from the probabilities of `logits` (held fixed: the text as written
+    teaches its respelling, not the reverse) to those of `other_logits`, over every label; 0 when they agree."""
+    target = torch.sigmoid(logits.detach())
+    cross = F.binary_cross_entropy_with_logits(other_logits, target)
+    return cross - F.binary_cross_entropy_with_logits(logits.detach(), target)  # minus the target's entropy
+
+
 def build_model(config: ModelConfig, labels: list[str]):
     """The base checkpoint with a fresh multi-label head. Returns (model, tokenizer, names of the parameters
     that start random and train at the head's learning rate: the head, and a pooler the checkpoint lacked)."""

@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import math
+import random
 import time
 from pathlib import Path
 
@@ -36,9 +37,9 @@ from cvguard.evaluation.metrics import average_precision, known_columns
 from cvguard.io import atomic_write, write_json
 from cvguard.normalize import normalize_text
 from cvguard.taxonomy import UNKNOWN, label_matrix, load_taxonomy
-from cvguard.training.augment import augment_texts
+from cvguard.training.augment import augment_text, augment_texts
 from cvguard.training.batching import collate, encode_texts, plan_batches, predict_probs, tokenize_split
-from cvguard.training.model import build_model, masked_bce_loss, save_model
+from cvguard.training.model import build_model, consistency_loss, masked_bce_loss, save_model
 
 LOG_EVERY_STEPS = 10
 
@@ -145,8 +146,8 @@ def train(config: RunConfig) -> dict:
     lengths = tokens.data.column("length").to_numpy()[index].tolist()
     train_y = label_array(train_ds)[index]
     epoch_ids, train_texts = None, None
-    if tc.augment_prob:
-        # An experiment switch, so it keeps the in-memory path: every epoch re-tokenises its respelled texts.
+    if tc.augment_prob or tc.consistency_weight:
+        # Experiment switches, so they keep the in-memory path: respelled texts are tokenised as they are made.
         # Normalised once up front, so augmentation also finds the abusive words written in traditional or
         # full-width.
         texts = train_ds.data.column("text").to_pylist()
@@ -234,6 +235,18 @@ def train(config: RunConfig) -> dict:
                     # Weighted by this micro-batch's share of the step's known labels, the summed gradient is that
                     # of one big batch. DDP averages over processes, hence the factor `world`.
                     share = masked_bce_loss(logits.float(), batch["labels"], pos_weight_t) * (known / known_total)
+                    if tc.consistency_weight:
+                        # Seeded by position, so a resumed run respells the same rows the same way.
+                        rng = random.Random(f"consistency:{tc.seed}:{epoch}:{batch_in_epoch}:{k}")
+                        respelled = encode_texts(tokenizer, [augment_text(train_texts[i], rng) for i in rows],
+                                                 max_length, normalize)
+                        other = collate(respelled, tokenizer.pad_token_id, train_y[rows])
+                        other = {name: t.to(accelerator.device) for name, t in other.items()}
+                        with accelerator.autocast():
+                            other_logits = model(input_ids=other["input_ids"],
+                                                 attention_mask=other["attention_mask"]).logits
+                        share = share + tc.consistency_weight * (len(micro) / len(batch_idx)) * consistency_loss(
+                            other_logits.float(), logits.float())
                     accelerator.backward(share * world)
                 log_loss += share.detach()  # stays on the device: .item() here would sync with the GPU every step
             if tc.max_grad_norm:
