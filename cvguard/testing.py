@@ -14,12 +14,12 @@ SAFE_TEXTS = ["今天天气很好", "这家店的面很好吃", "我们一起去
 def write_tiny_bert(folder: Path) -> Path:
     """A randomly initialised 2-layer BERT (hidden 32) with a WordPiece vocab of the fixture characters,
     saved the way a Hub checkpoint is, so `model_name_or_path` can point at it."""
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import BertConfig, BertModel, BertTokenizer  # the fast (tokenizers) one in transformers 5
 
     chars = sorted({c for text in VIOLENT_TEXTS + SAFE_TEXTS for c in text} | set("的一是不了人我在有他这中大来上"))
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(str(folder / "vocab.txt"))  # positional: transformers 5 ignores vocab_file=
+    tokenizer = BertTokenizer(str(folder / "vocab.txt"))  # positional: transformers 5 ignores vocab_file=
     config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=64)
     import torch
