@@ -23,7 +23,6 @@ SHARED_MODEL = SHARED / "models" / "multilingual-e5-small-zh"
 SHARED_DATASETS = SHARED / "datasets"
 
 
-
 def taxonomy_labels() -> list[str]:
     from cvguard.taxonomy import load_taxonomy
 
