@@ -200,6 +200,14 @@ def train(config: RunConfig) -> dict:
                 "rng": rngs, "config": config.to_dict()})
         accelerator.wait_for_everyone()
 
+    def forward(ids: list[list[int]], rows: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """fp32 logits of these token ids, and the labels of their training rows, on the device."""
+        batch = collate(ids, tokenizer.pad_token_id, train_y[rows])
+        batch = {name: t.to(accelerator.device) for name, t in batch.items()}
+        with accelerator.autocast():
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        return logits.float(), batch["labels"]
+
     progress = tqdm(total=total_steps, initial=step, desc="train", disable=not accelerator.is_local_main_process)
     started, seen = time.time(), 0
     log_loss, log_steps = torch.zeros((), device=accelerator.device), 0
@@ -225,28 +233,21 @@ def train(config: RunConfig) -> dict:
                     ids = tokens[index[rows].tolist()]["input_ids"]
                 else:
                     ids = [epoch_ids[i] for i in rows]
-                batch = collate(ids, tokenizer.pad_token_id, train_y[rows])
-                batch = {name: t.to(accelerator.device) for name, t in batch.items()}
                 # Only the last micro-batch all-reduces gradients; the others just accumulate locally.
                 sync = contextlib.nullcontext() if k == len(micro_batches) - 1 else accelerator.no_sync(model)
                 with sync:
-                    with accelerator.autocast():
-                        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+                    logits, labels_t = forward(ids, rows)
                     # Weighted by this micro-batch's share of the step's known labels, the summed gradient is that
                     # of one big batch. DDP averages over processes, hence the factor `world`.
-                    share = masked_bce_loss(logits.float(), batch["labels"], pos_weight_t) * (known / known_total)
+                    share = masked_bce_loss(logits, labels_t, pos_weight_t) * (known / known_total)
                     if tc.consistency_weight:
                         # Seeded by position, so a resumed run respells the same rows the same way.
                         rng = random.Random(f"consistency:{tc.seed}:{epoch}:{batch_in_epoch}:{k}")
                         respelled = encode_texts(tokenizer, [augment_text(train_texts[i], rng) for i in rows],
                                                  max_length, normalize)
-                        other = collate(respelled, tokenizer.pad_token_id, train_y[rows])
-                        other = {name: t.to(accelerator.device) for name, t in other.items()}
-                        with accelerator.autocast():
-                            other_logits = model(input_ids=other["input_ids"],
-                                                 attention_mask=other["attention_mask"]).logits
+                        other_logits, _ = forward(respelled, rows)
                         share = share + tc.consistency_weight * (len(micro) / len(batch_idx)) * consistency_loss(
-                            other_logits.float(), logits.float())
+                            other_logits, logits)
                     accelerator.backward(share * world)
                 log_loss += share.detach()  # stays on the device: .item() here would sync with the GPU every step
             if tc.max_grad_norm:
