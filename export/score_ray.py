@@ -1,6 +1,9 @@
 """The `ray` engine of `cvguard score` (pip install 'cvguard[ray]'): Ray Data reads each input file
-(read_parquet, read_json, read_csv), `map_batches` scores it with a callable class, so each actor loads the
-artifact once, and `write_parquet` writes it; rows are scored by the same `score_table` as the local engine.
+(read_parquet, read_json, read_csv) and `map_batches` scores it with a callable class, so each actor loads the
+artifact once; rows are scored by the same `score_table` as the local engine. Each actor writes the parts it
+scored itself and hands Ray back one row per part (its name and status counts), not the scored rows: with
+`write_parquet` after the actors, a 2M-row file never finished on 2 cores (docs/benchmarks.md), since every
+scored row then crosses the object store into write tasks that compete with the actors for CPUs.
 
 Without `address`, Ray starts on this machine; with one ("auto", "ray://head:10001"), the job joins that
 cluster, whose nodes must all see the artifact, the input and OUTPUT at the same paths (shared storage).
@@ -13,9 +16,11 @@ is not UTF-8 or not JSON Lines as a whole, where the local engine gives the bad 
 is reported as unreadable, and the others go on.
 """
 
+import json
 import math
 import os
 import shutil
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -24,24 +29,30 @@ import pyarrow.parquet as pq
 
 from cvguard.export.options import RuntimeOptions, ScoreOptions
 from cvguard.export.score import Summary, as_fragment, marker_path, score_table, unreadable
-from cvguard.io import fsync_dir, write_json
+from cvguard.io import atomic_write, fsync_dir, write_json
 
 
 class ScoreBatch:
-    """One per Ray actor: the artifact is loaded once, then every batch the actor gets is scored with it."""
+    """One per Ray actor: the artifact is loaded once, then every batch the actor gets is scored with it and
+    written to `staging` as one part."""
 
-    def __init__(self, artifact: Path, options: ScoreOptions, runtime: RuntimeOptions, sha256: str):
+    def __init__(self, artifact: Path, options: ScoreOptions, runtime: RuntimeOptions, sha256: str, staging: Path):
         from dataclasses import replace
 
         from cvguard.export.runtime import Classifier
 
         threads = runtime.threads or max(1, int(options.cpus_per_actor))  # the cores Ray reserved for this actor
         self.classifier = Classifier.from_options(artifact, replace(runtime, threads=threads))
-        self.options, self.runtime, self.sha256 = options, runtime, sha256
+        self.options, self.runtime, self.sha256, self.staging = options, runtime, sha256, staging
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return score_table(self.classifier, as_fragment(batch, self.options), self.options, self.sha256,
-                           self.runtime.batch_size)
+        scored = score_table(self.classifier, as_fragment(batch, self.options), self.options, self.sha256,
+                             self.runtime.batch_size)
+        part = self.staging / f"{uuid.uuid4().hex}.parquet"  # Ray may retry a batch: a retry writes a new part
+        atomic_write(part, lambda f: pq.write_table(scored, f))
+        counts = Counter(scored.column("status").to_pylist())
+        return pa.table({"part": [part.name], "first_id": [str(scored.column(self.options.id_column)[0])],
+                         "by_status": [json.dumps(counts)]})
 
 
 def read(path: Path, options: ScoreOptions):
@@ -79,21 +90,19 @@ def score_with_ray(artifact: Path, files: dict[Path, str], output: Path, options
             # Ray reads a Parquet file as one block whatever its row groups, and a block goes to one actor: cut it
             # into fragments as it streams, so every actor gets work from a single large file.
             blocks = read(path, options).repartition(target_num_rows_per_block=options.fragment_rows)
-            scored = blocks.map_batches(
-                ScoreBatch, fn_constructor_args=(artifact, options, runtime, sha256), batch_size=options.fragment_rows,
-                batch_format="pyarrow", concurrency=options.actors, num_cpus=options.cpus_per_actor,
-                num_gpus=options.gpus_per_actor or None)
-            scored.write_parquet(str(staging))
+            parts = blocks.map_batches(
+                ScoreBatch, fn_constructor_args=(artifact, options, runtime, sha256, staging),
+                batch_size=options.fragment_rows, batch_format="pyarrow", concurrency=options.actors,
+                num_cpus=options.cpus_per_actor, num_gpus=options.gpus_per_actor or None).take_all()
         except Exception as e:  # Ray wraps a reader's error in its own types: the file is what failed
             unreadable(summary, path, e)
             shutil.rmtree(staging, ignore_errors=True)
             continue
         counts: Counter = Counter()
-        for n, part in enumerate(sorted(staging.glob("*.parquet"))):
-            with open(part, "rb") as f:  # Ray writes without fsync; the marker must not outlive the data
-                os.fsync(f.fileno())
-            counts.update(pq.read_table(part, columns=["status"]).column("status").to_pylist())
-            part.rename(output / f"{key}-ray-{n:05d}.parquet")
+        # Only the parts Ray handed back count (not a failed try's leftovers), in a fixed order for the names.
+        for n, part in enumerate(sorted(parts, key=lambda p: p["first_id"])):
+            counts.update(json.loads(part["by_status"]))
+            (staging / part["part"]).rename(output / f"{key}-ray-{n:05d}.parquet")
         fsync_dir(output)
         write_json(marker_path(output, key), {"rows": sum(counts.values()), "by_status": dict(counts)})
         shutil.rmtree(staging, ignore_errors=True)
