@@ -2,12 +2,12 @@
 (read_parquet, read_json, read_csv) and `map_batches` scores it with a callable class, so each actor loads the
 artifact once; rows are scored by the same `score_table` as the local engine. Each actor writes the parts it
 scored itself and hands Ray back one row per part (its name and status counts), not the scored rows: with
-`write_parquet` after the actors, a 2M-row file never finished on 2 cores (docs/benchmarks.md), since every
-scored row then crosses the object store into write tasks that compete with the actors for CPUs.
+`write_parquet` after the actors, a 2M-row file never finished on 2 cores (docs/benchmarks.md), most likely
+because every scored row then crossed the object store into write tasks that waited on the actors' CPUs.
 
 Without `address`, Ray starts on this machine; with one ("auto", "ray://head:10001"), the job joins that
 cluster, whose nodes must all see the artifact, the input and OUTPUT at the same paths (shared storage).
-There, keep actors x cpus_per_actor below the cluster's CPUs: Ray's read and write tasks need CPUs too.
+There, keep actors x cpus_per_actor below the cluster's CPUs: Ray's read tasks need CPUs too.
 
 Resume works per input file: a file's output goes to a staging folder, is renamed into OUTPUT as
 `<file key>-ray-<n>.parquet`, and then gets its completion marker; a rerun skips marked files and redoes the
