@@ -51,8 +51,8 @@ class ScoreBatch:
         part = self.staging / f"{uuid.uuid4().hex}.parquet"  # Ray may retry a batch: a retry writes a new part
         atomic_write(part, lambda f: pq.write_table(scored, f))
         counts = Counter(scored.column("status").to_pylist())
-        return pa.table({"part": [part.name], "first_id": [str(scored.column(self.options.id_column)[0])],
-                         "by_status": [json.dumps(counts)]})
+        first_id = str(scored.column(self.options.id_column)[0]) if scored.num_rows else ""
+        return pa.table({"part": [part.name], "first_id": [first_id], "by_status": [json.dumps(counts)]})
 
 
 def read(path: Path, options: ScoreOptions):
