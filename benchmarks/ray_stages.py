@@ -3,7 +3,9 @@ map_batches(ScoreBatch)) stopped after one stage, with Ray Data's per-operator s
 
     python -m benchmarks.ray_stages ARTIFACT FILE.parquet --stage score      # read | repartition | score | write
 
-`write` runs read, repartition and write_parquet without scoring; the others end in materialize().
+`score` is the engine's pipeline: its actors write their parts into a temporary folder. `write` runs read,
+repartition and Ray's write_parquet without scoring (the engine's earlier ending); the others end in
+materialize().
 """
 
 import argparse
@@ -38,16 +40,16 @@ def main(argv=None):
     ds = score_ray.read(args.input, options)
     if args.stage != "read":
         ds = ds.repartition(target_num_rows_per_block=args.fragment_rows)
+    out = Path(tempfile.mkdtemp(prefix="ray-stages-"))
     if args.stage == "score":
-        ds = ds.map_batches(score_ray.ScoreBatch, fn_constructor_args=(args.artifact, options, RuntimeOptions(), "-"),
-                            batch_size=args.fragment_rows, batch_format="pyarrow", concurrency=args.actors,
-                            num_cpus=1)
+        ds = ds.map_batches(score_ray.ScoreBatch, batch_size=args.fragment_rows, batch_format="pyarrow",
+                            fn_constructor_args=(args.artifact, options, RuntimeOptions(), "-", out),
+                            concurrency=args.actors, num_cpus=1)
     if args.stage == "write":
-        out = Path(tempfile.mkdtemp(prefix="ray-stages-"))
         ds.write_parquet(str(out))
-        shutil.rmtree(out)
     else:
         print(ds.materialize().stats())
+    shutil.rmtree(out)
     print(f"{args.stage}: {time.perf_counter() - start:.1f} s after ray.init", flush=True)
 
 

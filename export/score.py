@@ -287,11 +287,15 @@ def marker_path(output: Path, name: str) -> Path:
     return output / DONE_DIR / f"{name}.json"
 
 
+def status_counts(table: pa.Table) -> dict[str, int]:
+    return dict(Counter(table.column("status").to_pylist()))
+
+
 def write_fragment(path: Path, table: pa.Table) -> dict:
     """Writes one output file, then its marker; returns the marker's counts. A kill between the two leaves
     the file unmarked, and the next run rewrites it with the same rows."""
     atomic_write(path, lambda f: pq.write_table(table, f))
-    counts = dict(Counter(table.column("status").to_pylist()))
+    counts = status_counts(table)
     write_json(marker_path(path.parent, path.stem), {"rows": table.num_rows, "by_status": counts})
     return counts
 

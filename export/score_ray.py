@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cvguard.export.options import RuntimeOptions, ScoreOptions
-from cvguard.export.score import Summary, as_fragment, marker_path, score_table, unreadable
+from cvguard.export.score import Summary, as_fragment, marker_path, score_table, status_counts, unreadable
 from cvguard.io import atomic_write, fsync_dir, write_json
 
 
@@ -50,9 +50,8 @@ class ScoreBatch:
                              self.runtime.batch_size)
         part = self.staging / f"{uuid.uuid4().hex}.parquet"  # Ray may retry a batch: a retry writes a new part
         atomic_write(part, lambda f: pq.write_table(scored, f))
-        counts = Counter(scored.column("status").to_pylist())
         first_id = str(scored.column(self.options.id_column)[0]) if scored.num_rows else ""
-        return pa.table({"part": [part.name], "first_id": [first_id], "by_status": [json.dumps(counts)]})
+        return pa.table({"part": [part.name], "first_id": [first_id], "by_status": [json.dumps(status_counts(scored))]})
 
 
 def read(path: Path, options: ScoreOptions):
