@@ -73,28 +73,34 @@ def write_backlog(path: Path, texts: list[str], rows: int) -> None:
 
 def run_measured(command: list[str], kill_when=None) -> dict:
     """Runs `command` in its own process group; wall seconds and peak summed RSS of the group's processes.
-    kill_when(): checked every sample; True kills the whole group with SIGKILL (the resume measurement)."""
+    kill_when(): checked every sample; True kills the whole group with SIGKILL (the resume measurement).
+    The child writes to files, not pipes: nothing reads a pipe while the child runs, so once Ray Data's progress
+    log filled the 64 KiB pipe buffer (about 7 minutes) the driver blocked on its next write and the job hung."""
+    import tempfile
+
     import psutil
 
     start = time.perf_counter()
-    job = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    root, peak, killed = psutil.Process(job.pid), 0, False
-    while job.poll() is None:
-        try:
-            peak = max(peak, sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]))
-        except psutil.Error:  # a process ended between listing and reading
-            pass
-        if kill_when is not None and kill_when():
-            os.killpg(job.pid, signal.SIGKILL)
-            killed = True
-            break
-        time.sleep(0.05)
-    out, err = job.communicate()
-    seconds = time.perf_counter() - start
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        job = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=err, start_new_session=True)
+        root, peak, killed = psutil.Process(job.pid), 0, False
+        while job.poll() is None:
+            try:
+                peak = max(peak, sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]))
+            except psutil.Error:  # a process ended between listing and reading
+                pass
+            if kill_when is not None and kill_when():
+                os.killpg(job.pid, signal.SIGKILL)
+                killed = True
+                break
+            time.sleep(0.05)
+        job.wait()
+        seconds = time.perf_counter() - start
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
     if job.returncode != 0 and not killed:
-        raise RuntimeError(f"{' '.join(command)} failed ({job.returncode}): {err.decode()[-2000:]}")
-    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak / 2**20, 1), "killed": killed,
-            "stdout": out.decode()}
+        raise RuntimeError(f"{' '.join(command)} failed ({job.returncode}): {stderr[-2000:]}")
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak / 2**20, 1), "killed": killed, "stdout": stdout}
 
 
 def score_command(artifact: Path, data: Path, out: Path, extra: list[str]) -> list[str]:

@@ -35,3 +35,14 @@ def test_cpu_name_is_a_non_empty_string():
     from benchmarks.machine import cpu_name
 
     assert cpu_name().strip()
+
+
+def test_a_measured_child_that_writes_more_than_a_pipe_holds_still_finishes():
+    # Ray Data logs its progress to stderr every few seconds; when run_measured read the child's output through
+    # pipes only after it exited, a long Ray job filled the 64 KiB pipe buffer and hung (docs/benchmarks.md).
+    from benchmarks.batch_scoring import run_measured
+
+    chatty = "import sys; sys.stderr.write('x' * 1_000_000); print('done')"
+    measured = run_measured([sys.executable, "-c", chatty])
+    assert measured["stdout"].strip() == "done"
+    assert not measured["killed"]
