@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 from benchmarks.machine import cpu_name
+from cvguard.export.options import usable_cores
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_ROOT = REPO.parent / "shared" / "datasets"
@@ -158,7 +159,7 @@ def cluster_estimate(rows_per_second: float, cores: int, node_vcpus: int, price_
 
 
 def main(argv=None):
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("artifact", type=Path, help="artifact folder written by `cvguard export`")
     parser.add_argument("--data-root", type=Path, default=DATA_ROOT, help="folder holding COLD/ and ToxiCN/")

@@ -5,10 +5,20 @@ Standard library only: `cvguard predict` (base install) and the CLI's argument p
 without importing fastapi, onnxruntime or torch.
 """
 
+import os
 from dataclasses import dataclass, fields
 from enum import Enum
 
 from cvguard.windows import LONG_TEXT_MODES  # noqa: F401 (the runtime and the CLI take it from here)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (taskset, a container's cpuset) where the OS says,
+    else every core. os.cpu_count() counts the machine's, so under `taskset -c 1` it sized two workers."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cvguard.contracts import MANIFEST_FILE, Manifest
-from cvguard.export.options import RuntimeOptions, ScoreOptions, TextStatus, text_problem
+from cvguard.export.options import RuntimeOptions, ScoreOptions, TextStatus, text_problem, usable_cores
 from cvguard.io import InputError, atomic_write, sha256_of, write_json
 
 INPUT_SUFFIXES = (".parquet", ".jsonl", ".csv")  # not .json: often one JSON array, which is no JSON Lines
@@ -411,7 +411,7 @@ def most_workers(options: ScoreOptions, runtime: RuntimeOptions) -> int:
     one session keeps the GPU busy, more would hold copies of the model on it."""
     if options.workers or runtime.device == "cuda":
         return options.workers or 1
-    return max(1, (os.cpu_count() or 1) // (runtime.threads or 1))
+    return max(1, usable_cores() // (runtime.threads or 1))
 
 
 def local_plan(options: ScoreOptions, runtime: RuntimeOptions, fragments: int) -> tuple[int, RuntimeOptions]:
@@ -421,7 +421,7 @@ def local_plan(options: ScoreOptions, runtime: RuntimeOptions, fragments: int) -
     workers = most_workers(options, runtime)
     if not options.workers:
         workers = max(1, min(fragments, workers))
-    return workers, replace(runtime, threads=runtime.threads or max(1, (os.cpu_count() or 1) // workers))
+    return workers, replace(runtime, threads=runtime.threads or max(1, usable_cores() // workers))
 
 
 def score(artifact: str | Path, input_spec: str | Path, output: str | Path, options: ScoreOptions = ScoreOptions(),

@@ -18,7 +18,6 @@ is reported as unreadable, and the others go on.
 
 import json
 import math
-import os
 import shutil
 import uuid
 from collections import Counter
@@ -27,7 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cvguard.export.options import RuntimeOptions, ScoreOptions
+from cvguard.export.options import RuntimeOptions, ScoreOptions, usable_cores
 from cvguard.export.score import Summary, as_fragment, marker_path, score_table, status_counts, unreadable
 from cvguard.io import atomic_write, fsync_dir, write_json
 
@@ -74,7 +73,7 @@ def score_with_ray(artifact: Path, files: dict[Path, str], output: Path, options
     elif not ray.is_initialized():
         # Read and write tasks need a CPU beside the actors': an actor pool holding every CPU starves them and
         # the job hangs. So a local Ray gets one logical CPU more than the actors reserve.
-        cpus = max(os.cpu_count() or 1, math.ceil(options.actors * options.cpus_per_actor) + 1)
+        cpus = max(usable_cores(), math.ceil(options.actors * options.cpus_per_actor) + 1)
         ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     summary = Summary(files=len(files))
     for path, key in files.items():  # file -> its output name

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 
 from cvguard.cli import main
 from cvguard.contracts import RunDir
-from cvguard.export.options import TextLimits, TextStatus, text_problem
+from cvguard.export.options import TextLimits, TextStatus, text_problem, usable_cores
 from cvguard.export.runtime import Classifier
 
 REPO = Path(__file__).resolve().parents[1]
@@ -174,7 +173,7 @@ def test_two_worker_processes_write_the_same_output_as_one(artifact, tmp_path, c
 def test_the_default_layout_follows_the_work_and_given_flags_are_kept(artifact, tmp_path, capsys):
     """One fragment: one worker with every core's threads (workers x 1 thread would leave cores idle); a
     fragment per core or more: a worker per core, of one thread. --workers/--threads as given. Same rows."""
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     n = 20 * cores
     pq.write_table(backlog(n), tmp_path / "in.parquet")
     runs = {"one": ["--fragment-rows", str(n)], "many": ["--fragment-rows", "10"],
