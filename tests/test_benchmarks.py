@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = ["batch_scoring", "early_warning", "gpu_check", "inference", "monitor", "serve_load", "training"]
+SCRIPTS = ["artifact_speed", "batch_scoring", "early_warning", "gpu_check", "inference", "monitor", "serve_load", "training"]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
