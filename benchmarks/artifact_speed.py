@@ -10,28 +10,26 @@ import json
 import time
 from pathlib import Path
 
+from benchmarks.inference import cold_test
 from benchmarks.machine import cpu_name
 from cvguard.export.options import usable_cores
 
-COLD_TEST = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "COLD" / "test.csv"
+COLD = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "COLD"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("artifacts", type=Path, nargs="+", help="artifact folders written by `cvguard export`")
-    parser.add_argument("--cold", type=Path, default=COLD_TEST, help="COLD test.csv: the texts")
+    parser.add_argument("--cold", type=Path, default=COLD, help="the COLD folder: its test texts")
     parser.add_argument("--texts", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads, 0 = one per core")
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
 
-    import csv
-
     from cvguard.export.runtime import Classifier
 
-    with open(args.cold, encoding="utf-8-sig") as f:
-        texts = [row["TEXT"] for row in csv.DictReader(f)][: args.texts]
+    texts, _ = cold_test(args.cold, args.texts)  # the inference benchmark's texts: COLD test, shuffled once
     classifiers = {str(path): Classifier.load(path, intra_op_threads=args.threads) for path in args.artifacts}
     best = {name: float("inf") for name in classifiers}
     for _ in range(args.rounds):
