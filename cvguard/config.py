@@ -31,6 +31,10 @@ class DataConfig:
     max_train_rows: int = 0
     # Cap on test rows per source, 0 = all.
     max_test_rows: int = 0
+    # Per source, training-pool texts (train and dev, never test) containing any of these terms are left out:
+    # for slices whose labels are known to be unreliable. configs/public.yaml uses it for COLD's texts that
+    # discuss discrimination (docs/results.md, "COLD's training labels on texts about discrimination").
+    exclude_terms: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass

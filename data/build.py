@@ -62,6 +62,19 @@ def deduplicate(examples: list[dict]) -> tuple[list[dict], Counter]:
     return result, Counter({k: v for k, v in stats.items() if v})
 
 
+def exclude_by_terms(examples: list[dict], exclude_terms: dict[str, list[str]]) -> tuple[list[dict], Counter]:
+    """Leaves out a source's training-pool rows whose text contains one of its terms. Test rows stay, so runs
+    with and without the exclusion are scored on the same rows."""
+    kept, excluded = [], Counter()
+    for ex in examples:
+        terms = exclude_terms.get(ex["source"], ())
+        if ex["split"] != "test" and any(term in ex["text"] for term in terms):
+            excluded[f"{ex['source']}: contains an excluded term"] += 1
+        else:
+            kept.append(ex)
+    return kept, excluded
+
+
 def cap_rows(examples: list[dict], split: str, cap: int) -> list[dict]:
     """Keeps a stable sample of at most `cap` rows per source in one split (0 = no cap)."""
     if not cap:
@@ -92,8 +105,13 @@ def build_splits(config: DataConfig, data_root: str = DEFAULT_DATA_ROOT) -> tupl
                 ex["split"] = "test"
         read_counts[name] = len(rows)
         examples.extend(rows)
+    unknown = set(config.exclude_terms) - set(config.sources)
+    if unknown:
+        raise ValueError(f"data.exclude_terms names {sorted(unknown)}, which data.sources does not train on")
+    examples, excluded = exclude_by_terms(examples, config.exclude_terms)
     hold_out_dev(examples, config.dev_fraction)
     examples, dropped = deduplicate(examples)
+    dropped.update(excluded)
     examples = cap_rows(examples, "train", config.max_train_rows)
     examples = cap_rows(examples, "test", config.max_test_rows)
     splits = {split: [ex for ex in examples if ex["split"] == split] for split in SPLITS}

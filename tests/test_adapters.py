@@ -116,6 +116,20 @@ def test_dedup_drops_repeats_conflicts_and_cross_split_leaks_and_counts_them():
     assert stats["dev: dropped, text also in test"] == 1
 
 
+def test_excluded_terms_leave_a_sources_training_pool_but_never_its_test_rows(tmp_path):
+    write_cold(tmp_path / "COLD", ["0,train,race,1,不要歧视黑人\n", "1,train,race,1,黑人都是坏人\n"],
+               ["0,test,race,0,3,不要歧视外国人\n"])
+    config = DataConfig(sources=["cold"], paths={"cold": str(tmp_path / "COLD")}, dev_fraction=0.0,
+                        exclude_terms={"cold": ["歧视"]})
+    splits, report = build_splits(config)
+    assert [r["text"] for r in splits["train"]] == ["黑人都是坏人", "开发集的一句话"]
+    assert [r["text"] for r in splits["test"]] == ["不要歧视外国人"]
+    assert report["dropped"]["cold: contains an excluded term"] == 1
+    with pytest.raises(ValueError, match="toxicn"):
+        build_splits(DataConfig(sources=["cold"], paths={"cold": str(tmp_path / "COLD")},
+                                exclude_terms={"toxicn": ["歧视"]}))
+
+
 def test_build_holds_out_dev_by_theme_so_paraphrases_stay_together(seed_dir):
     splits, report = build_splits(DataConfig(sources=["seed"], paths={"seed": str(seed_dir)}, dev_fraction=0.3))
     themes = {split: {r["theme"] for r in rows} for split, rows in splits.items()}
