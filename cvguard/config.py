@@ -32,8 +32,8 @@ class DataConfig:
     # Cap on test rows per source, 0 = all.
     max_test_rows: int = 0
     # Per source, training-pool texts (train and dev, never test) containing any of these terms are left out:
-    # for slices whose labels are known to be unreliable. configs/public.yaml uses it for COLD's texts that
-    # discuss discrimination (docs/results.md, "COLD's training labels on texts about discrimination").
+    # for slices whose labels are known to be unreliable. Leaving out COLD's texts that name discrimination
+    # did not help its anti-bias texts (docs/results.md, "COLD's training labels on texts about discrimination").
     exclude_terms: dict[str, list[str]] = field(default_factory=dict)
 
 
