@@ -98,6 +98,9 @@ def build_splits(config: DataConfig, data_root: str = DEFAULT_DATA_ROOT) -> tupl
         if get_source(name).test_only:
             raise ValueError(f"data.sources: {name} is a test-only source (never trained on); "
                              "list it under data.test_only_sources")
+    unknown = set(config.exclude_terms) - set(config.sources)
+    if unknown:
+        raise ValueError(f"data.exclude_terms names {sorted(unknown)}, which data.sources does not train on")
     for name in [*config.sources, *config.test_only_sources]:
         rows = read_source(name, source_folder(name, config.paths, data_root))
         if name in config.test_only_sources:
@@ -105,9 +108,6 @@ def build_splits(config: DataConfig, data_root: str = DEFAULT_DATA_ROOT) -> tupl
                 ex["split"] = "test"
         read_counts[name] = len(rows)
         examples.extend(rows)
-    unknown = set(config.exclude_terms) - set(config.sources)
-    if unknown:
-        raise ValueError(f"data.exclude_terms names {sorted(unknown)}, which data.sources does not train on")
     examples, excluded = exclude_by_terms(examples, config.exclude_terms)
     hold_out_dev(examples, config.dev_fraction)
     examples, dropped = deduplicate(examples)
