@@ -35,6 +35,10 @@ class DataConfig:
     # for slices whose labels are known to be unreliable. Leaving out COLD's texts that name discrimination
     # did not help its anti-bias texts (docs/results.md, "COLD's training labels on texts about discrimination").
     exclude_terms: dict[str, list[str]] = field(default_factory=dict)
+    # Per source, training-pool rows (train and dev, never test) of these subsets are taken as safe: `violent`
+    # and every category 0. For slices a source labels toxic that the Provisions would not, such as ToxiCN's
+    # "reporting" rows, which relay hate to criticise it (data/README.md). Test rows keep their labels.
+    safe_subsets: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from collections import Counter, defaultdict
 
 from cvguard.config import DEFAULT_DATA_ROOT, DataConfig
 from cvguard.contracts import SPLITS, get_source
-from cvguard.data.sources import read_source, source_folder
+from cvguard.data.sources import make_labels, read_source, source_folder
 
 
 def stable_fraction(key: str) -> float:
@@ -75,6 +75,17 @@ def exclude_by_terms(examples: list[dict], exclude_terms: dict[str, list[str]]) 
     return kept, excluded
 
 
+def relabel_safe(examples: list[dict], safe_subsets: dict[str, list[str]]) -> Counter:
+    """Takes a source's training-pool rows of the given subsets as safe, in place. Test rows keep their labels,
+    so runs with and without it are scored against the same labels."""
+    relabelled = Counter()
+    for ex in examples:
+        if ex["split"] != "test" and ex.get("subset") in safe_subsets.get(ex["source"], ()):
+            ex["labels"] = make_labels(0)
+            relabelled[f"{ex['source']}: {ex['subset']} taken as safe"] += 1
+    return relabelled
+
+
 def cap_rows(examples: list[dict], split: str, cap: int) -> list[dict]:
     """Keeps a stable sample of at most `cap` rows per source in one split (0 = no cap)."""
     if not cap:
@@ -98,9 +109,10 @@ def build_splits(config: DataConfig, data_root: str = DEFAULT_DATA_ROOT) -> tupl
         if get_source(name).test_only:
             raise ValueError(f"data.sources: {name} is a test-only source (never trained on); "
                              "list it under data.test_only_sources")
-    unknown = set(config.exclude_terms) - set(config.sources)
-    if unknown:
-        raise ValueError(f"data.exclude_terms names {sorted(unknown)}, which data.sources does not train on")
+    for option in ("exclude_terms", "safe_subsets"):
+        unknown = set(getattr(config, option)) - set(config.sources)
+        if unknown:
+            raise ValueError(f"data.{option} names {sorted(unknown)}, which data.sources does not train on")
     for name in [*config.sources, *config.test_only_sources]:
         rows = read_source(name, source_folder(name, config.paths, data_root))
         if name in config.test_only_sources:
@@ -109,12 +121,18 @@ def build_splits(config: DataConfig, data_root: str = DEFAULT_DATA_ROOT) -> tupl
         read_counts[name] = len(rows)
         examples.extend(rows)
     examples, excluded = exclude_by_terms(examples, config.exclude_terms)
+    for name, subsets in config.safe_subsets.items():
+        missing = set(subsets) - {ex.get("subset") for ex in examples if ex["source"] == name}
+        if missing:
+            raise ValueError(f"data.safe_subsets: {name} has no rows in subset(s) {sorted(missing)}")
     hold_out_dev(examples, config.dev_fraction)
     examples, dropped = deduplicate(examples)
     dropped.update(excluded)
+    # After the dev hold-out and dedup, so the splits hold the same rows with and without it.
+    relabelled = relabel_safe(examples, config.safe_subsets)
     examples = cap_rows(examples, "train", config.max_train_rows)
     examples = cap_rows(examples, "test", config.max_test_rows)
     splits = {split: [ex for ex in examples if ex["split"] == split] for split in SPLITS}
     counts = {split: dict(Counter(ex["source"] for ex in rows)) for split, rows in splits.items()}
-    report = {"read": read_counts, "dropped": dict(dropped), "kept": counts}
+    report = {"read": read_counts, "dropped": dict(dropped), "relabelled": dict(relabelled), "kept": counts}
     return splits, report

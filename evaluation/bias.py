@@ -24,7 +24,7 @@ COUNTER_SPEECH = {
     (COLD.name, "anti_bias"): "opposes bias (COLD anti-bias)",
     (MHC.name, "counter_quote_nh"): "quotes hate to denounce it",
     (MHC.name, "counter_ref_nh"): "refers to hate to denounce it",
-    # ToxiCN labels these toxic and we leave them unknown (data/README.md); the rate is shown, not judged.
+    # ToxiCN labels these toxic; their test rows stay unknown (data/README.md): the rate is shown, not judged.
     (TOXICN.name, "reporting"): "relays hate to criticise it (ToxiCN reporting; labels unknown)",
     (THREADS.name, "counter_speech"): "rebukes a pile-on (incident threads)",
     (THREADS.name, "quotation"): "quotes abuse to condemn or report it (incident threads)",

@@ -130,6 +130,29 @@ def test_excluded_terms_leave_a_sources_training_pool_but_never_its_test_rows(tm
                                 exclude_terms={"toxicn": ["歧视"]}))
 
 
+def test_safe_subsets_relabel_a_sources_training_pool_but_never_its_test_rows(tmp_path):
+    folder = tmp_path / "ToxiCN"
+    folder.mkdir()
+    base = {"platform": "zhihu", "topic": "gender", "length": 5, "toxic": 1, "toxic_type": 2, "target": [0, 0, 1, 0, 0]}
+    train = [dict(base, content="有人说女的不行，这种话太恶心", expression=3),
+             dict(base, content="女的都不行", expression=1)]
+    (folder / "train.json").write_text(json.dumps(train, ensure_ascii=False), encoding="utf-8")
+    (folder / "test.json").write_text(json.dumps([dict(base, content="转述：女的不行", expression=3)], ensure_ascii=False),
+                                      encoding="utf-8")
+    config = DataConfig(sources=["toxicn"], paths={"toxicn": str(folder)}, dev_fraction=0.0,
+                        safe_subsets={"toxicn": ["reporting"]})
+    splits, report = build_splits(config)
+    train_labels = {r["text"]: r["labels"] for r in splits["train"]}
+    assert set(train_labels["有人说女的不行，这种话太恶心"].values()) == {0}
+    assert train_labels["女的都不行"]["violent"] == 1
+    assert all(v is None for v in splits["test"][0]["labels"].values())  # test rows keep ToxiCN's "unknown"
+    assert report["relabelled"] == {"toxicn: reporting taken as safe": 1}
+    with pytest.raises(ValueError, match="no rows in subset"):
+        build_splits(DataConfig(sources=["toxicn"], paths={"toxicn": str(folder)}, safe_subsets={"toxicn": ["reportng"]}))
+    with pytest.raises(ValueError, match="data.safe_subsets names"):
+        build_splits(DataConfig(sources=["toxicn"], paths={"toxicn": str(folder)}, safe_subsets={"cold": ["anti_bias"]}))
+
+
 def test_build_holds_out_dev_by_theme_so_paraphrases_stay_together(seed_dir):
     splits, report = build_splits(DataConfig(sources=["seed"], paths={"seed": str(seed_dir)}, dev_fraction=0.3))
     themes = {split: {r["theme"] for r in rows} for split, rows in splits.items()}
