@@ -3,7 +3,8 @@ the TF-IDF baseline trained on the same rows:
 
   - per category on the incident threads' evaluation incidents: recall at precision >= 0.70 and PR-AUC;
   - share flagged `violent` among texts that must not be flagged: COLD anti-bias, MHC counter_quote_nh and
-    counter_ref_nh, and the threads' criticism of conduct, counter-speech, quotation and reporting;
+    counter_ref_nh, ToxiCN reporting (labels unknown: shown, not judged), and the threads' criticism of
+    conduct, counter-speech, quotation and reporting;
   - COLD and ToxiCN test `violent` macro-F1; ToxiCN `insult` and `discrimination` PR-AUC; MHC `violent` F1 and
     spell_* accuracy; the seed corpus's mean PR-AUC over the seven categories.
 
@@ -17,8 +18,8 @@ from cvguard.contracts import COLD, MHC, MODEL_NAME, SEED, THREADS, TOXICN, Eval
 from cvguard.taxonomy import load_taxonomy
 
 MUST_NOT_FLAG = [(COLD.name, "anti_bias"), (MHC.name, "counter_quote_nh"), (MHC.name, "counter_ref_nh"),
-                 (THREADS.name, "criticism"), (THREADS.name, "counter_speech"), (THREADS.name, "quotation"),
-                 (THREADS.name, "reporting")]
+                 (TOXICN.name, "reporting"), (THREADS.name, "criticism"), (THREADS.name, "counter_speech"),
+                 (THREADS.name, "quotation"), (THREADS.name, "reporting")]
 
 
 def pct(value) -> str:
