@@ -1,7 +1,7 @@
 """Adapters and the model loader on the real files in ../shared (marked `shared`; skipped without it)."""
 
 import pytest
-from conftest import SHARED_DATASETS, SHARED_MODEL
+from conftest import REPO, SHARED_DATASETS, SHARED_MODEL
 
 pytestmark = pytest.mark.shared
 
@@ -35,6 +35,21 @@ def test_real_build_has_no_text_in_two_splits():
     assert not texts["train"] & texts["dev"] and not texts["train"] & texts["test"]
     assert not texts["dev"] & texts["test"]
     assert sum(report["dropped"].values()) > 0
+
+
+def test_reference_config_trains_on_toxicn_reporting_as_safe_and_leaves_its_test_rows_unknown():
+    from cvguard.config import load_config
+    from cvguard.data.build import build_splits
+
+    config = load_config(REPO / "configs" / "public.yaml").data
+    assert config.safe_subsets == {"toxicn": ["reporting"]}
+    config.sources, config.test_only_sources = ["toxicn"], []  # the other sources are not what this checks
+    splits, report = build_splits(config, str(SHARED_DATASETS))
+    reporting = {split: [r for r in rows if r["subset"] == "reporting"] for split, rows in splits.items()}
+    pool = reporting["train"] + reporting["dev"]
+    assert pool and all(set(r["labels"].values()) == {0} for r in pool)
+    assert report["relabelled"] == {"toxicn: reporting taken as safe": len(pool)}
+    assert reporting["test"] and all(v is None for r in reporting["test"] for v in r["labels"].values())
 
 
 def test_shared_model_loads_truncated_as_a_multi_label_classifier():
