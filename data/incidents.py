@@ -32,6 +32,12 @@ SOURCE_SPLITS = ("train", "eval")
 DEV_FRACTION = 0.2
 HEADER_KEYS = ("platform", "title", "target", "target_attributes", "split", "start")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+# Name-calling that is abuse wherever an attack uses it (GUIDELINES.md section 3: epithets, age-word slurs at one
+# elderly person, group slurs). Writers left `insult` off such attacks when a threat or a stereotype was the
+# comment's main act; the check keeps train and eval labelled alike. Only unambiguous words: 狗 or 垃圾 alone
+# are often literal.
+EPITHETS = ("老东西", "老不死", "狗东西", "贱人", "人渣", "废物", "巨婴", "废柴", "废宅", "货色", "狗腿子", "脑残",
+            "智障", "傻逼", "王八蛋", "畜生", "抄袭狗", "绿茶婊")
 
 
 @dataclass
@@ -92,6 +98,10 @@ def parse_source(path: Path) -> list[Incident]:
             raise InputError(path, line_no, f"unknown label(s) {unknown}; use '-' or ids from {', '.join(categories)}")
         if kind == "attack" and not names:
             raise InputError(path, line_no, "an attack needs at least one category")
+        epithets = [word for word in EPITHETS if word in text]
+        if kind == "attack" and epithets and "insult" not in names:
+            raise InputError(path, line_no, f"an attack that calls someone {epithets[0]!r} is also 'insult' "
+                                            "(data/GUIDELINES.md, section 3)")
         if kind != "attack" and names:
             raise InputError(path, line_no, f"a {kind} comment carries no category; abuse aimed back at attackers "
                                             "is 'attack>who'")

@@ -87,6 +87,7 @@ def test_adapter_maps_eval_incidents_to_test_and_keeps_dev_incidents(rows):
     ("3 | 某人 | attack | insults | 滚", "unknown label(s) ['insults']"),
     ("3 | 某人 | attack", "expected 'minutes | author | kind | labels | text'"),
     ("x | 某人 | neutral | - | 文字", "minutes 'x' must be a whole number"),
+    ("3 | 某人 | attack | threat | 老东西你等着", "an attack that calls someone '老东西' is also 'insult'"),
 ])
 def test_a_bad_source_line_is_named_with_its_line_number(tmp_path, line, problem):
     source = tmp_path / "bad.txt"
