@@ -39,10 +39,6 @@ class DataConfig:
     # and every category 0. For slices a source labels toxic that the Provisions would not, such as ToxiCN's
     # "reporting" rows, which relay hate to criticise it (data/README.md). Test rows keep their labels.
     safe_subsets: dict[str, list[str]] = field(default_factory=dict)
-    # Per source, these categories are taken as unknown on training-pool rows that the source marks positive
-    # (`violent` stays 1): for a mapping too coarse to vouch for the category. ToxiCN's "offensive" rows become
-    # `insult`, yet many are blunt statements about a group with no abusive word in them.
-    unknown_categories: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass

@@ -6,7 +6,6 @@ from collections import Counter, defaultdict
 from cvguard.config import DEFAULT_DATA_ROOT, DataConfig
 from cvguard.contracts import SPLITS, get_source
 from cvguard.data.sources import make_labels, read_source, source_folder
-from cvguard.taxonomy import load_taxonomy
 
 
 def stable_fraction(key: str) -> float:
@@ -87,20 +86,6 @@ def relabel_safe(examples: list[dict], safe_subsets: dict[str, list[str]]) -> Co
     return relabelled
 
 
-def unknown_positives(examples: list[dict], unknown_categories: dict[str, list[str]]) -> Counter:
-    """Takes a source's positive labels of the given categories as unknown on its training-pool rows, in place;
-    test rows keep their labels."""
-    relabelled = Counter()
-    for ex in examples:
-        if ex["split"] == "test":
-            continue
-        for category in unknown_categories.get(ex["source"], ()):
-            if ex["labels"][category] == 1:
-                ex["labels"] = {**ex["labels"], category: None}
-                relabelled[f"{ex['source']}: {category} taken as unknown"] += 1
-    return relabelled
-
-
 def cap_rows(examples: list[dict], split: str, cap: int) -> list[dict]:
     """Keeps a stable sample of at most `cap` rows per source in one split (0 = no cap)."""
     if not cap:
@@ -124,7 +109,7 @@ def build_splits(config: DataConfig, data_root: str = DEFAULT_DATA_ROOT) -> tupl
         if get_source(name).test_only:
             raise ValueError(f"data.sources: {name} is a test-only source (never trained on); "
                              "list it under data.test_only_sources")
-    for option in ("exclude_terms", "safe_subsets", "unknown_categories"):
+    for option in ("exclude_terms", "safe_subsets"):
         unknown = set(getattr(config, option)) - set(config.sources)
         if unknown:
             raise ValueError(f"data.{option} names {sorted(unknown)}, which data.sources does not train on")
@@ -140,17 +125,11 @@ def build_splits(config: DataConfig, data_root: str = DEFAULT_DATA_ROOT) -> tupl
         missing = set(subsets) - {ex.get("subset") for ex in examples if ex["source"] == name}
         if missing:
             raise ValueError(f"data.safe_subsets: {name} has no rows in subset(s) {sorted(missing)}")
-    categories = set(load_taxonomy().categories)
-    for name, names in config.unknown_categories.items():
-        if set(names) - categories:
-            raise ValueError(f"data.unknown_categories: {name}: {sorted(set(names) - categories)} are not "
-                             f"categories; choose from {sorted(categories)}")
     hold_out_dev(examples, config.dev_fraction)
     examples, dropped = deduplicate(examples)
     dropped.update(excluded)
     # After the dev hold-out and dedup, so the splits hold the same rows with and without it.
     relabelled = relabel_safe(examples, config.safe_subsets)
-    relabelled.update(unknown_positives(examples, config.unknown_categories))
     examples = cap_rows(examples, "train", config.max_train_rows)
     examples = cap_rows(examples, "test", config.max_test_rows)
     splits = {split: [ex for ex in examples if ex["split"] == split] for split in SPLITS}

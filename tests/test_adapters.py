@@ -153,26 +153,6 @@ def test_safe_subsets_relabel_a_sources_training_pool_but_never_its_test_rows(tm
         build_splits(DataConfig(sources=["toxicn"], paths={"toxicn": str(folder)}, safe_subsets={"cold": ["anti_bias"]}))
 
 
-def test_unknown_categories_hide_a_sources_positives_in_training_but_never_in_test(tmp_path):
-    folder = tmp_path / "ToxiCN"
-    folder.mkdir()
-    base = {"platform": "zhihu", "topic": "gender", "length": 5, "toxic": 1, "toxic_type": 1, "target": [0, 0, 0, 0, 0],
-            "expression": 1}
-    train = [dict(base, content="男的就是不靠谱"), dict(base, content="今天天气好", toxic=0, toxic_type=0, expression=0)]
-    (folder / "train.json").write_text(json.dumps(train, ensure_ascii=False), encoding="utf-8")
-    (folder / "test.json").write_text(json.dumps([dict(base, content="你个傻子")], ensure_ascii=False), encoding="utf-8")
-    config = DataConfig(sources=["toxicn"], paths={"toxicn": str(folder)}, dev_fraction=0.0,
-                        unknown_categories={"toxicn": ["insult"]})
-    splits, report = build_splits(config)
-    train_labels = {r["text"]: r["labels"] for r in splits["train"]}
-    assert train_labels["男的就是不靠谱"]["insult"] is None and train_labels["男的就是不靠谱"]["violent"] == 1
-    assert train_labels["今天天气好"]["insult"] == 0  # a known negative stays known
-    assert splits["test"][0]["labels"]["insult"] == 1
-    assert report["relabelled"] == {"toxicn: insult taken as unknown": 1}
-    with pytest.raises(ValueError, match="are not categories"):
-        build_splits(DataConfig(sources=["toxicn"], paths={"toxicn": str(folder)}, unknown_categories={"toxicn": ["insults"]}))
-
-
 def test_build_holds_out_dev_by_theme_so_paraphrases_stay_together(seed_dir):
     splits, report = build_splits(DataConfig(sources=["seed"], paths={"seed": str(seed_dir)}, dev_fraction=0.3))
     themes = {split: {r["theme"] for r in rows} for split, rows in splits.items()}
