@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = ["artifact_speed", "batch_scoring", "early_warning", "gpu_check", "inference", "monitor", "serve_load", "training"]
+SCRIPTS = ["artifact_speed", "batch_scoring", "early_warning", "gpu_check", "inference", "monitor", "score_incidents",
+           "serve_load", "training"]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -46,3 +47,21 @@ def test_a_measured_child_that_writes_more_than_a_pipe_holds_still_finishes():
     measured = run_measured([sys.executable, "-c", chatty])
     assert measured["stdout"].strip() == "done"
     assert not measured["killed"]
+
+
+def test_score_incidents_scores_a_runs_model_on_the_chosen_evaluation_incidents(tmp_path, tiny_model_dir, capsys):
+    from benchmarks import score_incidents
+    from cvguard.config import ModelConfig
+    from cvguard.taxonomy import load_taxonomy
+    from cvguard.training.model import build_model, save_model
+
+    model, tokenizer, _ = build_model(ModelConfig(model_name_or_path=str(tiny_model_dir), max_length=32),
+                                   list(load_taxonomy().labels))
+    save_model(model, tokenizer, tmp_path / "run" / "model")
+    score_incidents.main([str(tmp_path / "run"), "--incidents", "e-d-010"])
+    out = capsys.readouterr().out
+    assert out.startswith("48 comments in 1 incidents")  # e-d-010: the opening post and 47 comments
+    assert "| insult | " in out and "| mean PR-AUC, categories with positives | " in out
+    assert "| threat | – · – |" in out  # the calm thread has no threat: no figure rather than a made-up one
+    with pytest.raises(SystemExit, match="no evaluation incident starts with"):
+        score_incidents.main([str(tmp_path / "run"), "--incidents", "t-a"])
