@@ -3,7 +3,7 @@
 A run's test split is frozen when `cvguard data` builds it; this scores each RUN_DIR/model afresh on the
 evaluation incidents whose id starts with a given prefix, so runs built before an incident was written (or
 before a label was corrected) are compared on the same rows and labels. Prints, per category, recall at
-precision >= 0.70 and PR-AUC (threshold-free), and the mean PR-AUC over the seven categories:
+precision >= 0.70 and PR-AUC (threshold-free), and the mean PR-AUC over the categories with positives:
 
     python -m benchmarks.score_incidents runs/x-rep-42 runs/x-thr-42 --incidents e-d
 """
@@ -42,6 +42,9 @@ def main(argv=None) -> None:
             if r["split"] == "eval" and r["incident"].startswith(tuple(args.incidents))]
     if not rows:
         raise SystemExit(f"no evaluation incident starts with {args.incidents}")
+    missing = [str(root) for root in args.runs if not (root / "model").is_dir()]
+    if missing:
+        raise SystemExit(f"no trained model in {', '.join(missing)}: run `cvguard train CONFIG run_dir=RUN` first")
     tax = load_taxonomy()
     y = label_matrix(rows, list(tax.labels))
     print(f"{len(rows)} comments in {len({r['incident'] for r in rows})} incidents; "
