@@ -13,15 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.quality_table import pct
 from cvguard.contracts import THREADS
 from cvguard.data.sources import THREADS_FILE, bundled_folder
 from cvguard.evaluation.metrics import average_precision, recall_at_precision
 from cvguard.io import read_jsonl
 from cvguard.taxonomy import label_matrix, load_taxonomy
-
-
-def pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}"
 
 
 def score_run(root: Path, texts: list[str]) -> np.ndarray:
