@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = ["artifact_speed", "batch_scoring", "early_warning", "gpu_check", "inference", "monitor", "score_incidents",
-           "serve_load", "training"]
+SCRIPTS = ["artifact_speed", "batch_scoring", "early_warning", "explicit_threats", "gpu_check", "inference", "monitor",
+           "score_incidents", "serve_load", "training"]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -65,3 +65,33 @@ def test_score_incidents_scores_a_runs_model_on_the_chosen_evaluation_incidents(
     assert "| threat | – · – |" in out  # the calm thread has no threat: no figure rather than a made-up one
     with pytest.raises(SystemExit, match="no evaluation incident starts with"):
         score_incidents.main([str(tmp_path / "run"), "--incidents", "t-a"])
+
+
+def test_explicit_threats_scores_mhc_threat_rows_and_the_probes(tmp_path, tiny_model_dir, capsys):
+    from benchmarks import explicit_threats
+    from cvguard.config import ModelConfig
+    from cvguard.contracts import RunDir
+    from cvguard.io import write_jsonl
+    from cvguard.taxonomy import load_taxonomy
+    from cvguard.training.model import build_model, save_model
+
+    model, tokenizer, _ = build_model(ModelConfig(model_name_or_path=str(tiny_model_dir), max_length=32),
+                                   list(load_taxonomy().labels))
+    run = RunDir(tmp_path / "run")
+    save_model(model, tokenizer, run.root / "model")
+    rows = [{"text": "我想杀死所有女人。", "source": "mhc", "labels": {"threat": 1}},
+            {"text": "女人也可以当工程师。", "source": "mhc", "labels": {"threat": 0}},
+            {"text": "不知道", "source": "mhc", "labels": {"threat": None}},  # threat unknown: left out
+            {"text": "我要杀了你", "source": "cold", "labels": {"threat": 1}}]  # not MHC: left out
+    run.split("test").parent.mkdir(parents=True)
+    write_jsonl(run.split("test"), rows)
+    explicit_threats.main([str(run.root)])
+    out = capsys.readouterr().out
+    assert out.startswith("2 MHC rows with `threat` known, 1 threats")
+    header, rule, row = out.strip().splitlines()[-3:]
+    assert header.startswith("| run | threats flagged `threat` |") and "p(violent)/p(threat) 我要杀了你" in header
+    cells = row.split("|")[1:-1]  # the run, three MHC figures, six probes
+    assert cells[0].strip() == "run" and len(cells) == 1 + 3 + len(explicit_threats.PROBES)
+    write_jsonl(run.split("test"), rows[2:])
+    with pytest.raises(SystemExit, match="no MHC row with a threat label"):
+        explicit_threats.main([str(run.root)])
