@@ -1,11 +1,16 @@
-"""Explicit threats, measured (docs/results.md): each run's model on MHC-Mandarin's threat cases (`threat_dir_h`
-我想杀死所有女人。, `threat_norm_h` 女人都应该被杀死。) and on a few bare person-directed threats beside harmless
-uses of the same words. MHC is test data: this reports, it chooses nothing.
+"""Explicit threats, measured (docs/results.md): each run's model on
 
-The MHC rows come from a run built with MHC as a test source (`--test-from`, default the first run given);
-each run is scored at its own dev-chosen thresholds:
+  - the authored counterfactual triples whose attack is an explicit threat (data/counterfactual/src/cf-e..h:
+    我要杀了你 to a person, "kill all X" at a group, each beside counter-speech and a harmless use of the same
+    words), from the dev split (what choices rest on) and the test split of one run's data (`--authored-from`);
+  - MHC-Mandarin's threat cases (`threat_dir_h` 我想杀死所有女人。, `threat_norm_h` 女人都应该被杀死。), from a
+    run built with MHC as a test source (`--test-from`). MHC is test data: this reports, it chooses nothing;
+  - a few bare person-directed threats beside harmless uses of the same words.
 
-    python -m benchmarks.explicit_threats runs/public-thr runs/default --test-from runs/public-thr
+Each run is scored at its own dev-chosen thresholds; runs that never trained on the triples can be scored on
+another run's (`--authored-from`, default the last run given):
+
+    python -m benchmarks.explicit_threats runs/m-base-42 runs/m-thr4-42 --test-from runs/public-thr
 """
 
 import argparse
@@ -15,38 +20,63 @@ import numpy as np
 
 from benchmarks.quality_table import pct
 from benchmarks.score_incidents import score_run
-from cvguard.contracts import MHC, RunDir
+from cvguard.contracts import COUNTERFACTUAL, MHC, RunDir
 from cvguard.evaluation.metrics import average_precision, recall_at_precision
 from cvguard.taxonomy import load_taxonomy
 
 PROBES = ["我要杀了你", "我要弄死你全家", "再敢发一次我就砍死你", "这种人就该被打死", "我要杀了这道数学题😭", "这局杀疯了"]
 
 
+def authored_threat_rows(run: Path, split: str) -> list[dict]:
+    """The rows of the counterfactual triples whose attack is a threat, in one split of a run's data."""
+    rows = [r for r in RunDir(run).read_split(split, required=True) if r.get("source") == COUNTERFACTUAL.name]
+    themes = {r["theme"] for r in rows if r["labels"]["threat"] == 1}
+    return [r for r in rows if r["theme"] in themes]
+
+
+def mhc_threat_rows(run: Path) -> list[dict]:
+    return [r for r in RunDir(run).read_split("test", required=True)
+            if r.get("source") == MHC.name and r["labels"].get("threat") is not None]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--test-from", type=Path, help="a run whose test split holds MHC rows (default: the first)")
+    parser.add_argument("--authored-from", type=Path, help="a run whose data holds the explicit-threat triples "
+                                                           "(default: the last)")
     args = parser.parse_args(argv)
     labels = list(load_taxonomy().labels)
     violent, threat = labels.index("violent"), labels.index("threat")
-    rows = [r for r in RunDir(args.test_from or args.runs[0]).read_split("test", required=True)
-            if r.get("source") == MHC.name and r["labels"].get("threat") is not None]
-    if not rows:
+    sets = {"dev triples": authored_threat_rows(args.authored_from or args.runs[-1], "dev"),
+            "test triples": authored_threat_rows(args.authored_from or args.runs[-1], "test"),
+            "MHC": mhc_threat_rows(args.test_from or args.runs[0])}
+    if not sets["MHC"]:
         raise SystemExit(f"no MHC row with a threat label in {args.test_from or args.runs[0]}'s test split: build "
                          "it with mhc among data.test_only_sources (configs/public.yaml)")
-    y = np.array([r["labels"]["threat"] for r in rows])
-    print(f"{len(rows)} MHC rows with `threat` known, {int(y.sum())} threats\n")
-    print("| run | threats flagged `threat` | flagged `violent` | recall@P≥0.70 · PR-AUC | "
-          + " | ".join(f"p(violent)/p(threat) {t}" for t in PROBES) + " |")
-    print("|---|---|---|---|" + "---|" * len(PROBES))
+    for name, rows in sets.items():
+        print(f"{name}: {len(rows)} rows, {sum(r['labels']['threat'] for r in rows)} threats")
+    print("\nthreats flagged `threat` · harmless rows flagged `violent` · recall@P≥0.70 · PR-AUC of `threat` (%); "
+          "p(violent)/p(threat) of the probes\n")
+    print("| run | " + " | ".join(sets) + " | " + " | ".join(PROBES) + " |")
+    print("|---|" + "---|" * (len(sets) + len(PROBES)))
     for root in args.runs:
         cut = RunDir(root).read_thresholds(labels)
-        probs = score_run(root, [r["text"] for r in rows] + PROBES)
-        mhc, probes = probs[:len(rows)], probs[len(rows):]
-        positives = mhc[y == 1]
-        cells = [pct((positives[:, threat] >= cut["threat"]).mean()), pct((positives[:, violent] >= cut["violent"]).mean()),
-                 f"{pct(recall_at_precision(y, mhc[:, threat], 0.70))} · {pct(average_precision(y, mhc[:, threat]))}"]
-        cells += [f"{p[violent]:.2f}/{p[threat]:.2f}" for p in probes]
+        texts = [r["text"] for rows in sets.values() for r in rows]
+        probs = score_run(root, texts + PROBES)
+        cells, start = [], 0
+        for rows in sets.values():
+            p, start = probs[start:start + len(rows)], start + len(rows)
+            if not rows:
+                cells.append("–")
+                continue
+            y = np.array([r["labels"]["threat"] for r in rows])
+            harmless = np.array([r["labels"]["violent"] == 0 for r in rows])
+            cells.append(" · ".join([pct((p[y == 1, threat] >= cut["threat"]).mean()),
+                                     pct((p[harmless, violent] >= cut["violent"]).mean()) if harmless.any() else "–",
+                                     pct(recall_at_precision(y, p[:, threat], 0.70)),
+                                     pct(average_precision(y, p[:, threat]))]))
+        cells += [f"{p[violent]:.2f}/{p[threat]:.2f}" for p in probs[start:]]
         print(f"| {root.name} | " + " | ".join(cells) + " |")
 
 

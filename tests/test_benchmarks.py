@@ -67,7 +67,7 @@ def test_score_incidents_scores_a_runs_model_on_the_chosen_evaluation_incidents(
         score_incidents.main([str(tmp_path / "run"), "--incidents", "t-a"])
 
 
-def test_explicit_threats_scores_mhc_threat_rows_and_the_probes(tmp_path, tiny_model_dir, capsys):
+def test_explicit_threats_scores_the_authored_triples_mhc_threat_rows_and_the_probes(tmp_path, tiny_model_dir, capsys):
     from benchmarks import explicit_threats
     from cvguard.config import ModelConfig
     from cvguard.contracts import RunDir
@@ -79,19 +79,27 @@ def test_explicit_threats_scores_mhc_threat_rows_and_the_probes(tmp_path, tiny_m
                                    list(load_taxonomy().labels))
     run = RunDir(tmp_path / "run")
     save_model(model, tokenizer, run.root / "model")
-    rows = [{"text": "我想杀死所有女人。", "source": "mhc", "labels": {"threat": 1}},
-            {"text": "女人也可以当工程师。", "source": "mhc", "labels": {"threat": 0}},
+    safe = {"violent": 0, "threat": 0}
+    triple = [{"text": "我要杀了你", "source": "counterfactual", "theme": "cf-e-001", "labels": {"violent": 1, "threat": 1}},
+              {"text": "有人扬言要杀了她，已报警", "source": "counterfactual", "theme": "cf-e-001", "labels": safe},
+              {"text": "这局杀疯了", "source": "counterfactual", "theme": "cf-e-001", "labels": safe},
+              {"text": "东北人都是黑社会", "source": "counterfactual", "theme": "cf-a-001",  # no threat: left out
+               "labels": {"violent": 1, "threat": 0}}]
+    rows = [{"text": "我想杀死所有女人。", "source": "mhc", "labels": {"violent": 1, "threat": 1}},
+            {"text": "女人也可以当工程师。", "source": "mhc", "labels": safe},
             {"text": "不知道", "source": "mhc", "labels": {"threat": None}},  # threat unknown: left out
             {"text": "我要杀了你", "source": "cold", "labels": {"threat": 1}}]  # not MHC: left out
     run.split("test").parent.mkdir(parents=True)
+    write_jsonl(run.split("dev"), triple)
     write_jsonl(run.split("test"), rows)
     explicit_threats.main([str(run.root)])
     out = capsys.readouterr().out
-    assert out.startswith("2 MHC rows with `threat` known, 1 threats")
+    assert out.startswith("dev triples: 3 rows, 1 threats\ntest triples: 0 rows, 0 threats\nMHC: 2 rows, 1 threats")
     header, rule, row = out.strip().splitlines()[-3:]
-    assert header.startswith("| run | threats flagged `threat` |") and "p(violent)/p(threat) 我要杀了你" in header
-    cells = row.split("|")[1:-1]  # the run, three MHC figures, six probes
-    assert cells[0].strip() == "run" and len(cells) == 1 + 3 + len(explicit_threats.PROBES)
+    assert header.startswith("| run | dev triples | test triples | MHC |") and "| 我要杀了你 |" in header
+    cells = [c.strip() for c in row.split("|")[1:-1]]  # the run, three sets, six probes
+    assert cells[0] == "run" and len(cells) == 1 + 3 + len(explicit_threats.PROBES)
+    assert len(cells[1].split(" · ")) == 4 and cells[2] == "–"
     write_jsonl(run.split("test"), rows[2:])
     with pytest.raises(SystemExit, match="no MHC row with a threat label"):
         explicit_threats.main([str(run.root)])
