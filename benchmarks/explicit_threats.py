@@ -1,6 +1,6 @@
 """Explicit threats, measured (docs/results.md): each run's model on
 
-  - the authored counterfactual triples whose attack is an explicit threat (data/counterfactual/src/cf-e..h:
+  - the authored counterfactual triples whose attack is an explicit threat (data/counterfactual/src/cf-e..i:
     我要杀了你 to a person, "kill all X" at a group, each beside counter-speech and a harmless use of the same
     words), from the dev split (what choices rest on) and the test split of one run's data (`--authored-from`);
   - MHC-Mandarin's threat cases (`threat_dir_h` 我想杀死所有女人。, `threat_norm_h` 女人都应该被杀死。), from a

@@ -1,7 +1,7 @@
 """Counterfactual triples (data/counterfactual/): an attack on a group, counter-speech against the same
 prejudice, and a neutral mention of the group. They teach the model that naming a group, or quoting a slur
 to reject it, is not an attack: COLD's anti-bias texts are the public test of that. The explicit-threat
-triples (cf-e..h) have the same form: a threat to kill or maim a person or a group, a report or rebuke that
+triples (cf-e..i) have the same form: a threat to kill or maim a person or a group, a report or rebuke that
 quotes it, and a harmless use of the same words (杀青, 砍价, 这题要弄死我了).
 
 Writers author data/counterfactual/src/*.txt, one `group | form | labels | text` line per text, triples
