@@ -48,12 +48,14 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     labels = list(load_taxonomy().labels)
     violent, threat = labels.index("violent"), labels.index("threat")
-    sets = {"dev triples": authored_threat_rows(args.authored_from or args.runs[-1], "dev"),
-            "test triples": authored_threat_rows(args.authored_from or args.runs[-1], "test"),
-            "MHC": mhc_threat_rows(args.test_from or args.runs[0])}
+    authored_from, test_from = args.authored_from or args.runs[-1], args.test_from or args.runs[0]
+    sets = {"dev triples": authored_threat_rows(authored_from, "dev"),
+            "test triples": authored_threat_rows(authored_from, "test"),
+            "MHC": mhc_threat_rows(test_from)}
     if not sets["MHC"]:
-        raise SystemExit(f"no MHC row with a threat label in {args.test_from or args.runs[0]}'s test split: build "
-                         "it with mhc among data.test_only_sources (configs/public.yaml)")
+        raise SystemExit(f"no MHC row with a threat label in {test_from}'s test split: build it with mhc among "
+                         "data.test_only_sources (configs/public.yaml)")
+    texts = [r["text"] for rows in sets.values() for r in rows] + PROBES
     for name, rows in sets.items():
         print(f"{name}: {len(rows)} rows, {sum(r['labels']['threat'] for r in rows)} threats")
     print("\nthreats flagged `threat` · harmless rows flagged `violent` · recall@P≥0.70 · PR-AUC of `threat` (%); "
@@ -62,8 +64,7 @@ def main(argv=None) -> None:
     print("|---|" + "---|" * (len(sets) + len(PROBES)))
     for root in args.runs:
         cut = RunDir(root).read_thresholds(labels)
-        texts = [r["text"] for rows in sets.values() for r in rows]
-        probs = score_run(root, texts + PROBES)
+        probs = score_run(root, texts)
         cells, start = [], 0
         for rows in sets.values():
             p, start = probs[start:start + len(rows)], start + len(rows)
