@@ -5,7 +5,9 @@
     words), from the dev split (what choices rest on) and the test split of one run's data (`--authored-from`);
   - MHC-Mandarin's threat cases (`threat_dir_h` 我想杀死所有女人。, `threat_norm_h` 女人都应该被杀死。), from a
     run built with MHC as a test source (`--test-from`). MHC is test data: this reports, it chooses nothing;
-  - a few bare person-directed threats beside harmless uses of the same words.
+  - the authored curses at one person (data/counterfactual/src/cf-j: 去死吧, 死全家), which are `insult` and
+    must not be read as threats, from the same two splits;
+  - a few bare person-directed threats and curses beside harmless uses of the same words.
 
 Each run is scored at its own dev-chosen thresholds; runs that never trained on the triples can be scored on
 another run's (`--authored-from`, default the last run given):
@@ -24,13 +26,22 @@ from cvguard.contracts import COUNTERFACTUAL, MHC, RunDir
 from cvguard.evaluation.metrics import average_precision, recall_at_precision
 from cvguard.taxonomy import load_taxonomy
 
-PROBES = ["我要杀了你", "我要弄死你全家", "再敢发一次我就砍死你", "这种人就该被打死", "我要杀了这道数学题😭", "这局杀疯了"]
+PROBES = ["我要杀了你", "我要弄死你全家", "再敢发一次我就砍死你", "这种人就该被打死", "我要杀了这道数学题😭", "这局杀疯了",
+          "你这个废物去死吧", "累死我了"]
 
 
 def authored_threat_rows(run: Path, split: str) -> list[dict]:
     """The rows of the counterfactual triples whose attack is a threat, in one split of a run's data."""
     rows = [r for r in RunDir(run).read_split(split, required=True) if r.get("source") == COUNTERFACTUAL.name]
     themes = {r["theme"] for r in rows if r["labels"]["threat"] == 1}
+    return [r for r in rows if r["theme"] in themes]
+
+
+def authored_curse_rows(run: Path, split: str) -> list[dict]:
+    """The rows of the counterfactual triples whose attack is at one person and is not a threat (curses)."""
+    rows = [r for r in RunDir(run).read_split(split, required=True) if r.get("source") == COUNTERFACTUAL.name]
+    themes = {r["theme"] for r in rows
+              if r["labels"]["violent"] == 1 and r["labels"]["threat"] == 0 and r["groups"] == ["individual"]}
     return [r for r in rows if r["theme"] in themes]
 
 
@@ -55,13 +66,16 @@ def main(argv=None) -> None:
     if not sets["MHC"]:
         raise SystemExit(f"no MHC row with a threat label in {test_from}'s test split: build it with mhc among "
                          "data.test_only_sources (configs/public.yaml)")
-    texts = [r["text"] for rows in sets.values() for r in rows] + PROBES
+    curses = authored_curse_rows(authored_from, "dev") + authored_curse_rows(authored_from, "test")
+    is_curse = np.array([r["labels"]["violent"] == 1 for r in curses], dtype=bool)
+    texts = [r["text"] for rows in sets.values() for r in rows] + PROBES + [r["text"] for r in curses]
     for name, rows in sets.items():
         print(f"{name}: {len(rows)} rows, {sum(r['labels']['threat'] for r in rows)} threats")
     print("\nthreats flagged `threat` · harmless rows flagged `violent` · recall@P≥0.70 · PR-AUC of `threat` (%); "
           "p(violent)/p(threat) of the probes\n")
     print("| run | " + " | ".join(sets) + " | " + " | ".join(PROBES) + " |")
     print("|---|" + "---|" * (len(sets) + len(PROBES)))
+    curse_rows = []
     for root in args.runs:
         cut = RunDir(root).read_thresholds(labels)
         probs = score_run(root, texts)
@@ -77,8 +91,16 @@ def main(argv=None) -> None:
                                      pct((p[harmless, violent] >= cut["violent"]).mean()) if harmless.any() else "–",
                                      pct(recall_at_precision(y, p[:, threat], 0.70)),
                                      pct(average_precision(y, p[:, threat]))]))
-        cells += [f"{p[violent]:.2f}/{p[threat]:.2f}" for p in probs[start:]]
+        cells += [f"{p[violent]:.2f}/{p[threat]:.2f}" for p in probs[start:start + len(PROBES)]]
         print(f"| {root.name} | " + " | ".join(cells) + " |")
+        p = probs[start + len(PROBES):]
+        curse_rows.append(f"| {root.name} | " + " | ".join(pct(x.mean()) if x.size else "–" for x in (
+            p[is_curse, threat] >= cut["threat"], p[is_curse, violent] >= cut["violent"],
+            p[~is_curse, violent] >= cut["violent"])) + " |")
+    print(f"\ncurses at one person (dev + test triples): {int(is_curse.sum())} curses, {int((~is_curse).sum())} harmless rows; "
+          "flagged (%)\n")
+    print("| run | curses flagged `threat` | curses flagged `violent` | harmless flagged `violent` |\n|---|---|---|---|")
+    print("\n".join(curse_rows))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = ["artifact_speed", "batch_scoring", "early_warning", "explicit_threats", "gpu_check", "inference", "monitor",
-           "score_incidents", "serve_load", "training"]
+           "score_incidents", "serve_load", "training", "violent_rule"]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -84,7 +84,11 @@ def test_explicit_threats_scores_the_authored_triples_mhc_threat_rows_and_the_pr
               {"text": "有人扬言要杀了她，已报警", "source": "counterfactual", "theme": "cf-e-001", "labels": safe},
               {"text": "这局杀疯了", "source": "counterfactual", "theme": "cf-e-001", "labels": safe},
               {"text": "东北人都是黑社会", "source": "counterfactual", "theme": "cf-a-001",  # no threat: left out
-               "labels": {"violent": 1, "threat": 0}}]
+               "groups": ["region"], "labels": {"violent": 1, "threat": 0}},
+              {"text": "你怎么还不去死", "source": "counterfactual", "theme": "cf-j-001",  # a curse, not a threat
+               "groups": ["individual"], "labels": {"violent": 1, "threat": 0}},
+              {"text": "累死我了", "source": "counterfactual", "theme": "cf-j-001", "groups": ["individual"],
+               "labels": safe}]
     rows = [{"text": "我想杀死所有女人。", "source": "mhc", "labels": {"violent": 1, "threat": 1}},
             {"text": "女人也可以当工程师。", "source": "mhc", "labels": safe},
             {"text": "不知道", "source": "mhc", "labels": {"threat": None}},  # threat unknown: left out
@@ -95,7 +99,11 @@ def test_explicit_threats_scores_the_authored_triples_mhc_threat_rows_and_the_pr
     explicit_threats.main([str(run.root)])
     out = capsys.readouterr().out
     assert out.startswith("dev triples: 3 rows, 1 threats\ntest triples: 0 rows, 0 threats\nMHC: 2 rows, 1 threats")
-    header, rule, row = out.strip().splitlines()[-3:]
+    threats, curses = out.split("\ncurses at one person")
+    assert curses.startswith(" (dev + test triples): 1 curses, 1 harmless rows")
+    curse_cells = [c.strip() for c in curses.strip().splitlines()[-1].split("|")[1:-1]]
+    assert curse_cells[0] == "run" and len(curse_cells) == 4 and all(c != "–" for c in curse_cells)
+    header, rule, row = threats.strip().splitlines()[-3:]
     assert header.startswith("| run | dev triples | test triples | MHC |") and "| 我要杀了你 |" in header
     cells = [c.strip() for c in row.split("|")[1:-1]]  # the run, three sets, six probes
     assert cells[0] == "run" and len(cells) == 1 + 3 + len(explicit_threats.PROBES)
@@ -103,3 +111,32 @@ def test_explicit_threats_scores_the_authored_triples_mhc_threat_rows_and_the_pr
     write_jsonl(run.split("test"), rows[2:])
     with pytest.raises(SystemExit, match="no MHC row with a threat label"):
         explicit_threats.main([str(run.root)])
+
+
+def test_violent_rule_compares_the_head_with_violent_derived_from_any_category(tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    from benchmarks import violent_rule
+    from cvguard.contracts import MODEL_NAME, RunDir
+    from cvguard.io import write_jsonl
+    from cvguard.taxonomy import load_taxonomy
+
+    labels = list(load_taxonomy().labels)
+    run = RunDir(tmp_path / "run")
+    run.split("dev").parent.mkdir(parents=True)
+    gold = [1, 1, 0, 0]  # the second is caught only through `insult`, the third is a false flag only through it
+    write_jsonl(run.split("dev"), [{"text": f"t{i}", "source": "threads", "subset": "attack" if y else "criticism",
+                                    "labels": {"violent": y}} for i, y in enumerate(gold)])
+    probs = np.zeros((4, len(labels)), dtype=np.float32)
+    probs[0, labels.index("violent")] = 0.9
+    probs[1, labels.index("insult")] = probs[2, labels.index("insult")] = 0.9
+    run.save_predictions(MODEL_NAME, "dev", probs)
+    run.thresholds.write_text(json.dumps({name: 0.5 for name in labels}))
+    _, head, derived = violent_rule.flags(run, "dev")
+    assert head.tolist() == [True, False, False, False] and derived.tolist() == [True, True, True, False]
+    violent_rule.main([str(run.root)])
+    out = capsys.readouterr().out
+    assert "| threads | 4 | 73.3 · 73.3 | 50.0 · 100.0 | 0.0 · 50.0 |" in out
+    assert "| threads criticism | 2 | 0.0 · 50.0 |" in out
