@@ -7,7 +7,8 @@
     run built with MHC as a test source (`--test-from`). MHC is test data: this reports, it chooses nothing;
   - the authored curses at one person (data/counterfactual/src/cf-j: 去死吧, 死全家), which are `insult` and
     must not be read as threats, from the same two splits;
-  - a few bare person-directed threats and curses beside harmless uses of the same words.
+  - a few bare person-directed threats and curses beside harmless uses of the same words, and ten short
+    死-hyperboles about oneself (累死我了), which no training file holds: they must stay unflagged.
 
 Each run is scored at its own dev-chosen thresholds; runs that never trained on the triples can be scored on
 another run's (`--authored-from`, default the last run given):
@@ -28,6 +29,7 @@ from cvguard.taxonomy import load_taxonomy
 
 PROBES = ["我要杀了你", "我要弄死你全家", "再敢发一次我就砍死你", "这种人就该被打死", "我要杀了这道数学题😭", "这局杀疯了",
           "你这个废物去死吧", "累死我了"]
+HYPERBOLE = ["累死我了", "吓死我了", "气死我了", "笑死我了", "热死了", "饿死我了", "烦死了", "困死我了", "疼死我了", "冻死我了"]
 
 
 def authored_threat_rows(run: Path, split: str) -> list[dict]:
@@ -68,7 +70,7 @@ def main(argv=None) -> None:
                          "data.test_only_sources (configs/public.yaml)")
     curses = authored_curse_rows(authored_from, "dev") + authored_curse_rows(authored_from, "test")
     is_curse = np.array([r["labels"]["violent"] == 1 for r in curses], dtype=bool)
-    texts = [r["text"] for rows in sets.values() for r in rows] + PROBES + [r["text"] for r in curses]
+    texts = [r["text"] for rows in sets.values() for r in rows] + PROBES + [r["text"] for r in curses] + HYPERBOLE
     for name, rows in sets.items():
         print(f"{name}: {len(rows)} rows, {sum(r['labels']['threat'] for r in rows)} threats")
     print("\nthreats flagged `threat` · harmless rows flagged `violent` · recall@P≥0.70 · PR-AUC of `threat` (%); "
@@ -93,13 +95,15 @@ def main(argv=None) -> None:
                                      pct(average_precision(y, p[:, threat]))]))
         cells += [f"{p[violent]:.2f}/{p[threat]:.2f}" for p in probs[start:start + len(PROBES)]]
         print(f"| {root.name} | " + " | ".join(cells) + " |")
-        p = probs[start + len(PROBES):]
+        p, short = probs[start + len(PROBES):-len(HYPERBOLE)], probs[-len(HYPERBOLE):]
         curse_rows.append(f"| {root.name} | " + " | ".join(pct(x.mean()) if x.size else "–" for x in (
             p[is_curse, threat] >= cut["threat"], p[is_curse, violent] >= cut["violent"],
-            p[~is_curse, violent] >= cut["violent"])) + " |")
+            p[~is_curse, violent] >= cut["violent"], short[:, violent] >= cut["violent"],
+            short[:, threat] >= cut["threat"])) + " |")
     print(f"\ncurses at one person (dev + test triples): {int(is_curse.sum())} curses, {int((~is_curse).sum())} harmless rows; "
           "flagged (%)\n")
-    print("| run | curses flagged `threat` | curses flagged `violent` | harmless flagged `violent` |\n|---|---|---|---|")
+    print("| run | curses flagged `threat` | curses flagged `violent` | harmless flagged `violent` | "
+          "short hyperboles flagged `violent` | short hyperboles flagged `threat` |\n|---|---|---|---|---|---|")
     print("\n".join(curse_rows))
 
 

@@ -102,7 +102,7 @@ def test_explicit_threats_scores_the_authored_triples_mhc_threat_rows_and_the_pr
     threats, curses = out.split("\ncurses at one person")
     assert curses.startswith(" (dev + test triples): 1 curses, 1 harmless rows")
     curse_cells = [c.strip() for c in curses.strip().splitlines()[-1].split("|")[1:-1]]
-    assert curse_cells[0] == "run" and len(curse_cells) == 4 and all(c != "–" for c in curse_cells)
+    assert curse_cells[0] == "run" and len(curse_cells) == 6 and all(c != "–" for c in curse_cells)
     header, rule, row = threats.strip().splitlines()[-3:]
     assert header.startswith("| run | dev triples | test triples | MHC |") and "| 我要杀了你 |" in header
     cells = [c.strip() for c in row.split("|")[1:-1]]  # the run, three sets, six probes
