@@ -5,7 +5,7 @@
     words), from the dev split (what choices rest on) and the test split of one run's data (`--authored-from`);
   - MHC-Mandarin's threat cases (`threat_dir_h` 我想杀死所有女人。, `threat_norm_h` 女人都应该被杀死。), from a
     run built with MHC as a test source (`--test-from`). MHC is test data: this reports, it chooses nothing;
-  - the authored curses at one person (data/counterfactual/src/cf-j: 去死吧, 死全家), which are `insult` and
+  - the authored curses at one person (data/counterfactual/src/cf-j, cf-k: 去死吧, 死全家), which are `insult` and
     must not be read as threats, from the same two splits;
   - a few bare person-directed threats and curses beside harmless uses of the same words, and ten short
     死-hyperboles about oneself (累死我了), which no training file holds: they must stay unflagged.
