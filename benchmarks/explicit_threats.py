@@ -32,19 +32,21 @@ PROBES = ["我要杀了你", "我要弄死你全家", "再敢发一次我就砍�
 HYPERBOLE = ["累死我了", "吓死我了", "气死我了", "笑死我了", "热死了", "饿死我了", "烦死了", "困死我了", "疼死我了", "冻死我了"]
 
 
-def authored_threat_rows(run: Path, split: str) -> list[dict]:
-    """The rows of the counterfactual triples whose attack is a threat, in one split of a run's data."""
+def authored_triples(run: Path, split: str, attack_is) -> list[dict]:
+    """All three rows of each counterfactual triple in one split of a run's data whose attack row passes
+    `attack_is` (only attacks have `violent` = 1)."""
     rows = [r for r in RunDir(run).read_split(split, required=True) if r.get("source") == COUNTERFACTUAL.name]
-    themes = {r["theme"] for r in rows if r["labels"]["threat"] == 1}
+    themes = {r["theme"] for r in rows if r["labels"]["violent"] == 1 and attack_is(r)}
     return [r for r in rows if r["theme"] in themes]
 
 
-def authored_curse_rows(run: Path, split: str) -> list[dict]:
-    """The rows of the counterfactual triples whose attack is at one person and is not a threat (curses)."""
-    rows = [r for r in RunDir(run).read_split(split, required=True) if r.get("source") == COUNTERFACTUAL.name]
-    themes = {r["theme"] for r in rows
-              if r["labels"]["violent"] == 1 and r["labels"]["threat"] == 0 and r["groups"] == ["individual"]}
-    return [r for r in rows if r["theme"] in themes]
+def is_threat(attack: dict) -> bool:
+    return attack["labels"]["threat"] == 1
+
+
+def is_curse(attack: dict) -> bool:
+    """An attack at one person that is not a threat: cf-j and cf-k's curses."""
+    return attack["labels"]["threat"] == 0 and attack["groups"] == ["individual"]
 
 
 def mhc_threat_rows(run: Path) -> list[dict]:
@@ -62,14 +64,14 @@ def main(argv=None) -> None:
     labels = list(load_taxonomy().labels)
     violent, threat = labels.index("violent"), labels.index("threat")
     authored_from, test_from = args.authored_from or args.runs[-1], args.test_from or args.runs[0]
-    sets = {"dev triples": authored_threat_rows(authored_from, "dev"),
-            "test triples": authored_threat_rows(authored_from, "test"),
+    sets = {"dev triples": authored_triples(authored_from, "dev", is_threat),
+            "test triples": authored_triples(authored_from, "test", is_threat),
             "MHC": mhc_threat_rows(test_from)}
     if not sets["MHC"]:
         raise SystemExit(f"no MHC row with a threat label in {test_from}'s test split: build it with mhc among "
                          "data.test_only_sources (configs/public.yaml)")
-    curses = authored_curse_rows(authored_from, "dev") + authored_curse_rows(authored_from, "test")
-    is_curse = np.array([r["labels"]["violent"] == 1 for r in curses], dtype=bool)
+    curses = authored_triples(authored_from, "dev", is_curse) + authored_triples(authored_from, "test", is_curse)
+    curse_attack = np.array([r["labels"]["violent"] == 1 for r in curses], dtype=bool)
     texts = [r["text"] for rows in sets.values() for r in rows] + PROBES + [r["text"] for r in curses] + HYPERBOLE
     for name, rows in sets.items():
         print(f"{name}: {len(rows)} rows, {sum(r['labels']['threat'] for r in rows)} threats")
@@ -97,11 +99,11 @@ def main(argv=None) -> None:
         print(f"| {root.name} | " + " | ".join(cells) + " |")
         p, short = probs[start + len(PROBES):-len(HYPERBOLE)], probs[-len(HYPERBOLE):]
         curse_rows.append(f"| {root.name} | " + " | ".join(pct(x.mean()) if x.size else "–" for x in (
-            p[is_curse, threat] >= cut["threat"], p[is_curse, violent] >= cut["violent"],
-            p[~is_curse, violent] >= cut["violent"], short[:, violent] >= cut["violent"],
+            p[curse_attack, threat] >= cut["threat"], p[curse_attack, violent] >= cut["violent"],
+            p[~curse_attack, violent] >= cut["violent"], short[:, violent] >= cut["violent"],
             short[:, threat] >= cut["threat"])) + " |")
-    print(f"\ncurses at one person (dev + test triples): {int(is_curse.sum())} curses, {int((~is_curse).sum())} harmless rows; "
-          "flagged (%)\n")
+    print(f"\ncurses at one person (dev + test triples): {int(curse_attack.sum())} curses, "
+          f"{int((~curse_attack).sum())} harmless rows; flagged (%)\n")
     print("| run | curses flagged `threat` | curses flagged `violent` | harmless flagged `violent` | "
           "short hyperboles flagged `violent` | short hyperboles flagged `threat` |\n|---|---|---|---|---|---|")
     print("\n".join(curse_rows))

@@ -105,7 +105,7 @@ def test_explicit_threats_scores_the_authored_triples_mhc_threat_rows_and_the_pr
     assert curse_cells[0] == "run" and len(curse_cells) == 6 and all(c != "–" for c in curse_cells)
     header, rule, row = threats.strip().splitlines()[-3:]
     assert header.startswith("| run | dev triples | test triples | MHC |") and "| 我要杀了你 |" in header
-    cells = [c.strip() for c in row.split("|")[1:-1]]  # the run, three sets, six probes
+    cells = [c.strip() for c in row.split("|")[1:-1]]  # the run, three sets, the probes
     assert cells[0] == "run" and len(cells) == 1 + 3 + len(explicit_threats.PROBES)
     assert len(cells[1].split(" · ")) == 4 and cells[2] == "–"
     write_jsonl(run.split("test"), rows[2:])
