@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = ["artifact_speed", "batch_scoring", "early_warning", "explicit_threats", "gpu_check", "inference", "monitor",
-           "score_incidents", "serve_load", "training", "violent_rule"]
+SCRIPTS = ["artifact_speed", "batch_scoring", "counter_speech", "early_warning", "explicit_threats", "gpu_check",
+           "inference", "monitor", "score_incidents", "serve_load", "training", "violent_rule"]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -111,6 +111,44 @@ def test_explicit_threats_scores_the_authored_triples_mhc_threat_rows_and_the_pr
     write_jsonl(run.split("test"), rows[2:])
     with pytest.raises(SystemExit, match="no MHC row with a threat label"):
         explicit_threats.main([str(run.root)])
+
+
+def test_counter_speech_scores_the_held_out_check_and_the_public_counter_speech_beside_attacks(tmp_path, tiny_model_dir,
+                                                                                               capsys):
+    from benchmarks import counter_speech
+    from cvguard.config import ModelConfig
+    from cvguard.contracts import RunDir
+    from cvguard.io import write_jsonl
+    from cvguard.taxonomy import load_taxonomy
+    from cvguard.training.model import build_model, save_model
+
+    model, tokenizer, _ = build_model(ModelConfig(model_name_or_path=str(tiny_model_dir), max_length=32),
+                                   list(load_taxonomy().labels))
+    run = RunDir(tmp_path / "run")
+    save_model(model, tokenizer, run.root / "model")
+    check = tmp_path / "check.txt"
+    check.write_text("region | attack | discrimination | 东北人都是骗子\n"
+                     "region | counter | - | 说东北人都是骗子的人认识几个东北人？\n"
+                     "region | neutral | - | 东北的冬天真冷\n", encoding="utf-8")
+    run.split("test").parent.mkdir(parents=True)
+    write_jsonl(run.split("test"), [
+        {"text": "说女人都是垃圾的人，你自己想想", "source": "mhc", "subset": "counter_ref_nh", "labels": {"violent": 0}},
+        {"text": "女人都是垃圾", "source": "mhc", "subset": "derog_dehum_h", "labels": {"violent": 1}},
+        {"text": "地域黑要不得", "source": "cold", "subset": "anti_bias", "labels": {"violent": 0}},
+        {"text": "今天天气不错", "source": "cold", "subset": "safe", "labels": {"violent": 0}}])  # not counter-speech
+    counter_speech.main([str(run.root), "--test-from", str(run.root), "--check", str(check)])
+    out = capsys.readouterr().out
+    assert out.startswith("held-out check: 1 triples (check.txt); COLD anti-bias: 1, MHC counter_ref_nh: 1, "
+                          "MHC hateful: 1\n")
+    header, rule, row = out.strip().splitlines()[-3:]
+    # sets with no row get no column rather than a made-up figure
+    assert header == ("| run | check attack | check counter | check neutral | COLD anti-bias | MHC counter_ref_nh | "
+                      "MHC hateful |")
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[0] == "run" and len(cells) == 7 and all(c in ("0.0", "100.0") for c in cells[1:])
+    write_jsonl(run.split("test"), [{"text": "x", "source": "threads", "subset": "attack", "labels": {"violent": 1}}])
+    with pytest.raises(SystemExit, match="no COLD, ToxiCN or MHC test row"):
+        counter_speech.main([str(run.root), "--test-from", str(run.root), "--check", str(check)])
 
 
 def test_violent_rule_compares_the_head_with_violent_derived_from_any_category(tmp_path, capsys):
