@@ -23,6 +23,7 @@ from benchmarks.score_incidents import score_run
 from cvguard.contracts import COLD, COUNTERFACTUAL, MHC, TOXICN, RunDir
 from cvguard.data.counterfactual import parse_source
 from cvguard.data.sources import bundled_folder
+from cvguard.evaluation.metrics import auc
 from cvguard.taxonomy import load_taxonomy
 
 CHECK = bundled_folder(COUNTERFACTUAL) / "heldout" / "cs-check.txt"
@@ -59,18 +60,31 @@ def main(argv=None) -> None:
     sets = {f"check {form}": texts for form, texts in check.items()} | {n: t for n, t in public.items() if t}
     print(f"held-out check: {len(triples)} triples ({args.check.name}); " + ", ".join(
         f"{name}: {len(texts)}" for name, texts in sets.items() if not name.startswith("check")))
-    print("\nflagged `violent` at each run's dev threshold (%): attacks should be high, the rest low\n")
-    print("| run | " + " | ".join(sets) + " |\n|---|" + "---|" * len(sets))
+    # A flag rate moves with the threshold, which each run chooses anew; the ranking of the attacks above the
+    # counter-speech that quotes them does not, so choices rest on both.
+    pairs = {name: (attacks, counter) for name, attacks, counter in [
+        ("check", "check attack", "check counter"), ("COLD", "COLD attacks", "COLD anti-bias"),
+        ("ToxiCN", "ToxiCN toxic", "ToxiCN reporting"), ("MHC quote", "MHC hateful", "MHC counter_quote_nh"),
+        ("MHC ref", "MHC hateful", "MHC counter_ref_nh")] if attacks in sets and counter in sets}
     texts = [t for group in sets.values() for t in group]
+    flag_rows, rank_rows = [], []
     for root in args.runs:
         cut = RunDir(root).read_thresholds(labels)["violent"]
-        flagged = score_run(root, texts)[:, labels.index("violent")] >= cut
-        cells, start = [], 0
-        for group in sets.values():
-            cells.append(pct(np.mean(flagged[start:start + len(group)])))
-            start += len(group)
-        print(f"| {root.name} | " + " | ".join(cells) + " |")
-
+        scores, start = {}, 0
+        p_violent = score_run(root, texts)[:, labels.index("violent")]
+        for name, group in sets.items():
+            scores[name], start = p_violent[start:start + len(group)], start + len(group)
+        flag_rows.append(f"| {root.name} | " + " | ".join(pct(np.mean(p >= cut)) for p in scores.values()) + " |")
+        rank_rows.append(f"| {root.name} | " + " | ".join(pct(auc(
+            np.r_[np.ones(len(scores[a])), np.zeros(len(scores[c]))], np.r_[scores[a], scores[c]]))
+            for a, c in pairs.values()) + " |")
+    print("\nflagged `violent` at each run's dev threshold (%): attacks should be high, the rest low\n")
+    print("| run | " + " | ".join(sets) + " |\n|---|" + "---|" * len(sets))
+    print("\n".join(flag_rows))
+    print("\nROC-AUC of p(violent), attacks against the counter-speech of the same set (%; 50 is chance)\n")
+    print("| run | " + " | ".join(f"{name}: {a} vs {c}" for name, (a, c) in pairs.items()) + " |\n|---|"
+          + "---|" * len(pairs))
+    print("\n".join(rank_rows))
 
 if __name__ == "__main__":
     main()

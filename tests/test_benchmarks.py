@@ -140,12 +140,17 @@ def test_counter_speech_scores_the_held_out_check_and_the_public_counter_speech_
     out = capsys.readouterr().out
     assert out.startswith("held-out check: 1 triples (check.txt); COLD anti-bias: 1, MHC counter_ref_nh: 1, "
                           "MHC hateful: 1\n")
-    header, rule, row = out.strip().splitlines()[-3:]
+    flags, ranks = out.split("\nROC-AUC")
+    header, rule, row = flags.strip().splitlines()[-3:]
     # sets with no row get no column rather than a made-up figure
     assert header == ("| run | check attack | check counter | check neutral | COLD anti-bias | MHC counter_ref_nh | "
                       "MHC hateful |")
     cells = [c.strip() for c in row.split("|")[1:-1]]
     assert cells[0] == "run" and len(cells) == 7 and all(c in ("0.0", "100.0") for c in cells[1:])
+    # ranking needs both sides of a pair: COLD has counter-speech here but no attack, so only two pairs remain
+    header, rule, row = ranks.strip().splitlines()[-3:]
+    assert header == "| run | check: check attack vs check counter | MHC ref: MHC hateful vs MHC counter_ref_nh |"
+    assert all(0 <= float(c) <= 100 for c in [c.strip() for c in row.split("|")[2:-1]])
     write_jsonl(run.split("test"), [{"text": "x", "source": "threads", "subset": "attack", "labels": {"violent": 1}}])
     with pytest.raises(SystemExit, match="no COLD, ToxiCN or MHC test row"):
         counter_speech.main([str(run.root), "--test-from", str(run.root), "--check", str(check)])
