@@ -8,9 +8,10 @@ answer abuse in order to oppose it, beside how many attacks it still finds.
     ToxiCN's reporting rows and MHC's `counter_quote_nh` / `counter_ref_nh`, with the attacks of the same sets
     as the control. Test data: this reports, it chooses nothing.
 
-Each run is scored at its own dev-chosen `violent` threshold:
+Each run is scored at its own dev-chosen `violent` threshold, and threshold-free: the ROC-AUC of each set's
+attacks against its counter-speech.
 
-    python -m benchmarks.counter_speech runs/m-short-42 runs/m-cs-42 --test-from runs/public-thr5
+    python -m benchmarks.counter_speech runs/r-base-42 runs/r-lmn-42 --test-from runs/r-base-42
 """
 
 import argparse
@@ -85,6 +86,7 @@ def main(argv=None) -> None:
     print("| run | " + " | ".join(f"{name}: {a} vs {c}" for name, (a, c) in pairs.items()) + " |\n|---|"
           + "---|" * len(pairs))
     print("\n".join(rank_rows))
+
 
 if __name__ == "__main__":
     main()
