@@ -24,6 +24,7 @@ import numpy as np
 from benchmarks.quality_table import pct
 from benchmarks.score_incidents import score_run
 from cvguard.contracts import COUNTERFACTUAL, MHC, RunDir
+from cvguard.data.counterfactual import CURSE_FILES, source_file
 from cvguard.evaluation.metrics import average_precision, recall_at_precision
 from cvguard.taxonomy import load_taxonomy
 
@@ -45,8 +46,8 @@ def is_threat(attack: dict) -> bool:
 
 
 def is_curse(attack: dict) -> bool:
-    """An attack at one person that is not a threat: cf-j and cf-k's curses."""
-    return attack["labels"]["threat"] == 0 and attack["groups"] == ["individual"]
+    """A curse at one person: the attacks of cf-j and cf-k."""
+    return source_file(attack["theme"]) in CURSE_FILES
 
 
 def mhc_threat_rows(run: Path) -> list[dict]:

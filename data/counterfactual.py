@@ -24,6 +24,14 @@ from cvguard.taxonomy import load_taxonomy
 FORMS = ("attack", "counter", "neutral")
 KIND = {"attack": "positive", "counter": "counter_speech", "neutral": "identity_mention"}
 TEST_FRACTION = 0.2
+# The files whose attacks are curses at one person: `insult`, never `threat` (data/GUIDELINES.md, section 6).
+# Named by file, not by label, because other files also hold person-directed attacks without a threat.
+CURSE_FILES = ("cf-j", "cf-k")
+
+
+def source_file(theme: str) -> str:
+    """The source file a triple's theme (`cf-j-007`) came from (`cf-j`)."""
+    return theme.rsplit("-", 1)[0]
 
 
 def parse_source(path: Path) -> list[list[dict]]:

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from cvguard.contracts import COUNTERFACTUAL
-from cvguard.data.counterfactual import build, parse_source
+from cvguard.data.counterfactual import CURSE_FILES, build, parse_source, source_file
 from cvguard.data.sources import bundled_folder, read_source
 from cvguard.io import InputError
 
@@ -32,7 +32,7 @@ def test_each_triple_is_an_attack_a_counter_and_a_neutral_mention_of_one_group_i
         attack = rows[0]
         at_one_person = attack["groups"] in (["individual"], ["minors"], ["elderly"], ["disability"])
         labels = attack["labels"]
-        if attack["theme"].startswith(("cf-j-", "cf-k-")):
+        if source_file(attack["theme"]) in CURSE_FILES:
             assert at_one_person and labels["insult"] == 1 and labels["threat"] == 0
         elif attack["groups"] == ["individual"]:
             assert labels["discrimination"] == 0
